@@ -1,0 +1,233 @@
+"""The glass classifier: network, checkpoint format and batched inference. No ROS here.
+
+Checkpoint = two files with one stem: ``<stem>.safetensors`` (tensors only, no pickle, so loading
+a checkpoint cannot run code) and ``<stem>.json`` (metadata)::
+
+    {"format": "glass_perception.classifier", "format_version": 1,
+     "architecture": "mobilenet_v2", "head": "dense128",
+     "class_names": ["cup", "beer_glass", "soju_glass"],
+     "input_size": 96, "mean": [...], "std": [...], "channel_order": "rgb",
+     "crop_padding": 0.1, "training": {...}}
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from .atomic import atomic_path, atomic_write_text
+
+FORMAT = "glass_perception.classifier"
+FORMAT_VERSION = 1
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+ARCHITECTURES = ("mobilenet_v2", "resnet50", "vgg16")
+HEADS = ("linear", "dense128")
+
+
+class ModelLoadError(RuntimeError):
+    """A checkpoint that cannot be used; the message names the file and what to do."""
+
+
+@dataclass
+class ClassifierMeta:
+    architecture: str
+    class_names: list[str]
+    input_size: int
+    head: str = "dense128"
+    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
+    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
+    channel_order: str = "rgb"
+    crop_padding: float = 0.1
+    training: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = {"format": FORMAT, "format_version": FORMAT_VERSION}
+        d.update(asdict(self))
+        return json.dumps(d, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str, source: Path) -> "ClassifierMeta":
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ModelLoadError(f"{source}: not valid JSON ({e}); re-export the checkpoint with glass-train") from e
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ModelLoadError(f"{source}: not a glass_perception classifier metadata file "
+                                 f"(expected \"format\": \"{FORMAT}\")")
+        if d.get("format_version") != FORMAT_VERSION:
+            raise ModelLoadError(f"{source}: format_version {d.get('format_version')} is not supported "
+                                 f"(this version reads {FORMAT_VERSION})")
+        try:
+            meta = cls(architecture=str(d["architecture"]), class_names=[str(c) for c in d["class_names"]],
+                       input_size=int(d["input_size"]), head=str(d.get("head", "dense128")),
+                       mean=[float(v) for v in d.get("mean", IMAGENET_MEAN)],
+                       std=[float(v) for v in d.get("std", IMAGENET_STD)],
+                       channel_order=str(d.get("channel_order", "rgb")),
+                       crop_padding=float(d.get("crop_padding", 0.1)), training=dict(d.get("training", {})))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelLoadError(f"{source}: missing or malformed field {e}") from e
+        if meta.architecture not in ARCHITECTURES:
+            raise ModelLoadError(f"{source}: architecture '{meta.architecture}' is unknown; "
+                                 f"supported: {', '.join(ARCHITECTURES)}")
+        if meta.head not in HEADS:
+            raise ModelLoadError(f"{source}: head '{meta.head}' is unknown; supported: {', '.join(HEADS)}")
+        if len(meta.class_names) < 2 or len(set(meta.class_names)) != len(meta.class_names):
+            raise ModelLoadError(f"{source}: class_names must list at least two distinct names")
+        if not 16 <= meta.input_size <= 1024 or len(meta.mean) != 3 or len(meta.std) != 3 \
+                or min(meta.std) <= 0 or meta.channel_order not in ("rgb", "bgr"):
+            raise ModelLoadError(f"{source}: input_size, mean, std or channel_order out of range")
+        return meta
+
+
+def build_model(architecture: str, num_classes: int, head: str = "dense128", pretrained: bool = False) -> nn.Module:
+    """A torchvision backbone with a new classification head.
+
+    ``pretrained`` loads torchvision's ImageNet weights, which are downloaded on first use: this
+    works on a connected machine only; offline it raises a RuntimeError saying so.
+    """
+    import torchvision.models as tvm
+
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture}")
+    weights = None
+    if pretrained:
+        weights = {"mobilenet_v2": tvm.MobileNet_V2_Weights.IMAGENET1K_V1,
+                   "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2,
+                   "vgg16": tvm.VGG16_Weights.IMAGENET1K_V1}[architecture]
+    try:
+        net = getattr(tvm, architecture)(weights=weights)
+    except Exception as e:  # URLError, HTTPError, OSError: whatever the download raised
+        raise RuntimeError(
+            f"could not get torchvision's ImageNet weights for {architecture} ({type(e).__name__}: {e}). "
+            "They are downloaded on first use and need internet; offline, train from scratch "
+            "(--init scratch) or start from a checkpoint of this project (--init PATH.safetensors)") from e
+    if architecture == "mobilenet_v2":
+        features = net.classifier[1].in_features
+        net.classifier = _head(head, features, num_classes)
+    elif architecture == "resnet50":
+        features = net.fc.in_features
+        net.fc = _head(head, features, num_classes)
+    else:  # vgg16: keep its pooled 25088 features through the first dense layers
+        features = net.classifier[0].in_features
+        net.classifier = _head(head, features, num_classes)
+    return net
+
+
+def _head(kind: str, features: int, num_classes: int) -> nn.Module:
+    if kind == "linear":
+        return nn.Sequential(nn.Dropout(0.2), nn.Linear(features, num_classes))
+    if kind == "dense128":
+        return nn.Sequential(nn.Linear(features, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
+                             nn.Linear(128, num_classes))
+    raise ValueError(f"unknown head {kind}")
+
+
+def backbone_parameters(model: nn.Module, architecture: str):
+    """The parameters that a frozen-backbone training leaves alone."""
+    head = {"mobilenet_v2": "classifier", "resnet50": "fc", "vgg16": "classifier"}[architecture]
+    return [p for name, p in model.named_parameters() if not name.startswith(head + ".")]
+
+
+def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
+    """(weights, metadata) for a path naming either file of a checkpoint, or its stem."""
+    path = Path(path)
+    if path.suffix in (".safetensors", ".json"):
+        path = path.with_suffix("")
+    return path.with_suffix(".safetensors"), path.with_suffix(".json")
+
+
+def save_checkpoint(model: nn.Module, meta: ClassifierMeta, path: Path | str) -> tuple[Path, Path]:
+    """Write weights then metadata, each atomically; returns both paths."""
+    from safetensors.torch import save_file
+
+    weights, meta_path = checkpoint_paths(path)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(weights) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "architecture": meta.architecture})
+    atomic_write_text(meta_path, meta.to_json())
+    return weights, meta_path
+
+
+def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, ClassifierMeta]:
+    """Load a checkpoint for inference (eval mode); raise ModelLoadError naming the file on any fault."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    weights, meta_path = checkpoint_paths(path)
+    for f in (weights, meta_path):
+        if not f.is_file():
+            raise ModelLoadError(f"{f}: file not found; a classifier checkpoint is a .safetensors file "
+                                 f"with a .json of the same name beside it")
+        if f.stat().st_size == 0:
+            raise ModelLoadError(f"{f}: file is empty")
+    meta = ClassifierMeta.from_json(meta_path.read_text(errors="replace"), meta_path)
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise ModelLoadError(f"{weights}: not a readable safetensors file ({e})") from e
+    model = build_model(meta.architecture, len(meta.class_names), meta.head)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise ModelLoadError(f"{weights}: weights do not fit a {meta.architecture} with a {meta.head} head "
+                             f"and {len(meta.class_names)} classes ({first[1].strip() if len(first) > 1 else first[0]})"
+                             ) from e
+    model.eval()
+    return model.to(device), meta
+
+
+def resolve_device(name: str) -> str:
+    """Check a device name ('cpu', 'cuda', 'cuda:N'); raise ValueError with what is available."""
+    name = (name or "cpu").strip().lower()
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device '{name}' requested but CUDA is not available here; use 'cpu'")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device '{name}' does not exist: {torch.cuda.device_count()} CUDA device(s)")
+        return f"cuda:{index}"
+    raise ValueError(f"device '{name}' is not one of cpu, cuda, cuda:N")
+
+
+def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:
+    """BGR uint8 crops (any square size) -> normalised NCHW float tensor of the model's input size."""
+    size = meta.input_size
+    batch = np.empty((len(crops), size, size, 3), np.float32)
+    for i, c in enumerate(crops):
+        if c.shape[0] != size or c.shape[1] != size:
+            c = cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA if c.shape[0] > size else cv2.INTER_LINEAR)
+        batch[i] = c[..., ::-1] if meta.channel_order == "rgb" else c
+    batch /= 255.0
+    batch -= np.asarray(meta.mean, np.float32)
+    batch /= np.asarray(meta.std, np.float32)
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
+
+
+class GlassClassifier:
+    """A loaded checkpoint that turns crops into class probabilities."""
+
+    def __init__(self, path: Path | str, device: str = "cpu"):
+        self.device = resolve_device(device)
+        self.model, self.meta = load_checkpoint(path, self.device)
+        self.path = Path(path)
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.meta.class_names
+
+    @torch.inference_mode()
+    def predict(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Probabilities, shape (N, classes), rows summing to 1. One forward pass for all crops."""
+        if not crops:
+            return np.zeros((0, len(self.class_names)), np.float32)
+        x = preprocess(crops, self.meta).to(self.device)
+        return torch.softmax(self.model(x), dim=1).float().cpu().numpy()

@@ -1,0 +1,36 @@
+"""Drawing results on a frame for people (rviz2 Image display, saved demo frames). Pure OpenCV."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import Box
+
+SAFE_BGR = (80, 200, 60)        # green
+FRAGILE_BGR = (0, 90, 255)      # warning orange-red
+
+
+@dataclass(frozen=True)
+class Annotation:
+    box: Box
+    label: str
+    score: float
+    fragile: bool
+
+
+def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) -> np.ndarray:
+    """A copy of ``image`` (BGR) with each box, its label and score; fragile ones in warning colour."""
+    out = image.copy()
+    scale = max(0.4, min(1.0, out.shape[0] / 800.0))
+    for a in annotations:
+        x0, y0, x1, y1 = (int(round(v)) for v in a.box.xyxy())
+        color = FRAGILE_BGR if a.fragile else SAFE_BGR
+        cv2.rectangle(out, (x0, y0), (x1, y1), color, line_width)
+        text = f"{'FRAGILE ' if a.fragile else ''}{a.label} {a.score:.2f}"
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        ty = y0 - 4 if y0 - th - base - 4 >= 0 else y1 + th + 4
+        cv2.rectangle(out, (x0, ty - th - base), (x0 + tw + 4, ty + base), color, -1)
+        cv2.putText(out, text, (x0 + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out

@@ -1,0 +1,67 @@
+"""Scoring pipeline output against ground truth, and latency statistics. Pure Python + numpy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import Box
+
+
+@dataclass
+class Tally:
+    correct: int = 0
+    wrong: int = 0
+    missed: int = 0
+    per_class: dict = field(default_factory=dict)   # kind -> [correct, total]
+
+    @property
+    def total(self) -> int:
+        return self.correct + self.wrong + self.missed
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else float("nan")
+
+    def add(self, other: "Tally") -> None:
+        self.correct += other.correct
+        self.wrong += other.wrong
+        self.missed += other.missed
+        for k, (c, t) in other.per_class.items():
+            cur = self.per_class.setdefault(k, [0, 0])
+            cur[0] += c
+            cur[1] += t
+
+
+def score_frame(truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], min_iou: float = 0.5) -> Tally:
+    """Greedy one-to-one matching by IoU: a truth object is correct when its matched box has its class."""
+    tally = Tally()
+    pairs = sorted(((t.iou(p), i, j) for i, (t, _) in enumerate(truth) for j, (p, _) in enumerate(predicted)),
+                   reverse=True)
+    used_t, used_p, match = set(), set(), {}
+    for iou, i, j in pairs:
+        if iou < min_iou:
+            break
+        if i in used_t or j in used_p:
+            continue
+        used_t.add(i)
+        used_p.add(j)
+        match[i] = j
+    for i, (_, kind) in enumerate(truth):
+        entry = tally.per_class.setdefault(kind, [0, 0])
+        entry[1] += 1
+        if i not in match:
+            tally.missed += 1
+        elif predicted[match[i]][1] == kind:
+            tally.correct += 1
+            entry[0] += 1
+        else:
+            tally.wrong += 1
+    return tally
+
+
+def percentiles(values, qs=(50, 95)) -> dict:
+    if len(values) == 0:
+        return {f"p{q}": float("nan") for q in qs} | {"max": float("nan")}
+    a = np.asarray(values, dtype=float)
+    return {f"p{q}": float(np.percentile(a, q)) for q in qs} | {"max": float(a.max())}

@@ -1,0 +1,122 @@
+"""camera_node: publishes camera/image_raw and camera/camera_info (sensor-data QoS).
+
+With ``source: synthetic`` it also publishes the generator's ground truth on camera/ground_truth
+(vision_msgs/Detection2DArray, same header as the image; class_id is cup, beer_glass, soju_glass,
+bottle or bowl) so tests and the demo can score the pipeline end to end.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
+
+from ..core import messages
+from ..core.image_codec import fill_image
+from ..core.sources import EndOfSource, SourceError, open_source
+from .common import RESULT_QOS, SENSOR_PUB_QOS, GlassNode, StartupError, fastdds_transport_note, run
+
+
+class CameraNode(GlassNode):
+    def __init__(self):
+        super().__init__("camera_node")
+        self.source_spec = self.param("source")
+        self.pub_image = self.create_publisher(Image, "camera/image_raw", SENSOR_PUB_QOS)
+        self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR_PUB_QOS)
+        self.pub_truth = None
+        if self.source_spec.strip() == "synthetic":
+            self.pub_truth = self.create_publisher(Detection2DArray, "camera/ground_truth", RESULT_QOS)
+        self.source = None
+        self.retry_delay = self.param("retry_initial_s")
+        self.next_open = 0.0
+        self.published = 0
+        self._open()
+        if self.source is None and not self.source_spec.startswith("/dev/video") and not self.source_spec.isdigit():
+            # a file, folder or glob that is not there at all is a configuration error, not a glitch
+            raise StartupError(f"source '{self.source_spec}': {self._last_error}")
+        self.timer = self.create_timer(1.0 / self.param("fps"), self._tick)
+        self.on_change(self._changed)
+        note = fastdds_transport_note()
+        if note:
+            self.get_logger().warning(note)
+        self.get_logger().info(f"publishing {self.source_spec} at {self.param('fps')} fps")
+
+    _last_error = ""
+
+    def _open(self) -> None:
+        try:
+            self.source = open_source(self.source_spec, self.param("width"), self.param("height"),
+                                      self.param("seed"), self.param("loop"))
+            self.retry_delay = self.param("retry_initial_s")
+            self.get_logger().info(f"opened {self.source.kind} source {self.source_spec}")
+        except SourceError as e:
+            self._last_error = str(e)
+            self.source = None
+            self.next_open = time.monotonic() + self.retry_delay
+            self.get_logger().warning(f"{e}; retrying in {self.retry_delay:.1f} s")
+            self.retry_delay = min(self.retry_delay * 2.0, self.param("retry_max_s"))
+
+    def _changed(self, name, value) -> None:
+        if name == "fps":
+            self.timer.cancel()
+            self.destroy_timer(self.timer)
+            self.timer = self.create_timer(1.0 / value, self._tick)
+
+    def _tick(self) -> None:
+        if self.source is None:
+            if time.monotonic() >= self.next_open:
+                self._open()
+            return
+        try:
+            frame = self.source.read()
+        except EndOfSource as e:
+            self.get_logger().info(f"{e}; stopping (loop is false)")
+            self.timer.cancel()
+            raise SystemExit(0)
+        except SourceError as e:
+            self.get_logger().warning(f"{e}; reopening")
+            self.source.close()
+            self.source = None
+            self.next_open = time.monotonic() + self.retry_delay
+            return
+        header = Header(frame_id=self.param("frame_id"))
+        header.stamp = self.get_clock().now().to_msg()
+        img = Image(header=header)
+        fill_image(img, frame.image, "bgr8")
+        self.pub_image.publish(img)
+        self.pub_info.publish(camera_info(header, img.width, img.height))
+        if self.pub_truth is not None and frame.truth is not None:
+            dets = [messages.detection(header, o.box, [(o.kind, 1.0)], det_id=o.variant) for o in frame.truth]
+            self.pub_truth.publish(messages.detection_array(header, dets))
+        self.published += 1
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def camera_info(header, width: int, height: int) -> CameraInfo:
+    """A nominal pinhole model (about 53 degrees horizontal field of view), no distortion.
+
+    Uncalibrated: replace it with your camera driver's calibrated camera_info for geometry.
+    """
+    info = CameraInfo(header=header, width=width, height=height, distortion_model="plumb_bob")
+    f, cx, cy = float(width), (width - 1) / 2.0, (height - 1) / 2.0
+    info.d = [0.0] * 5
+    info.k = [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
+
+
+def main(args=None) -> int:
+    try:
+        return run(CameraNode, "camera_node", args)
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

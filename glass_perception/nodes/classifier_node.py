@@ -1,0 +1,116 @@
+"""classifier_node: glass/candidates + glass/crops -> glass/classifications, glass/fragile, glass/label_info.
+
+Candidates and crops are paired by exact stamp in a bounded cache; all crops of a frame are
+classified in one batch. A frame with no candidates is answered at once with an empty message.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from ..core import messages
+from ..core.classifier import GlassClassifier
+from ..core.paths import DEFAULT_CLASSIFIER
+from ..core.geometry import unstack_crops
+from ..core.image_codec import ImageError, image_to_bgr
+from ..core.labels import label_batch
+from ..core.latest import LatestWorker
+from ..core.pairing import StampPairer
+from .common import LATCHED_QOS, PAIR_QOS, RESULT_QOS, GlassNode, StartupError, run
+
+
+class ClassifierNode(GlassNode):
+    def __init__(self):
+        super().__init__("classifier_node")
+        self.classifier = GlassClassifier(self.param("model") or DEFAULT_CLASSIFIER, self.param("device"))
+        names = self.classifier.class_names
+        reason = self._fragile_check("fragile_classes", self.param("fragile_classes"))
+        if reason:
+            raise StartupError(f"{reason} (model {self.classifier.path})")
+        self.add_check(self._fragile_check)
+        self.pub_classes = self.create_publisher(Detection2DArray, "glass/classifications", RESULT_QOS)
+        self.pub_fragile = self.create_publisher(Detection2DArray, "glass/fragile", RESULT_QOS)
+        self.pub_info = self.create_publisher(LabelInfo, "glass/label_info", LATCHED_QOS)
+        self._publish_label_info()
+        self.on_change(lambda name, _v: self._publish_label_info() if name == "fragile_threshold" else None)
+        self.lock = threading.Lock()
+        self.pairer = StampPairer(self.param("pair_cache_size"))
+        self.worker = LatestWorker(self._classify, self._worker_error, "classifier")
+        self.create_subscription(Detection2DArray, "glass/candidates", self._on_candidates, PAIR_QOS)
+        self.create_subscription(Image, "glass/crops", self._on_crops, PAIR_QOS)
+        self.get_logger().info(f"classifier {self.classifier.path} ({self.classifier.meta.architecture}, "
+                               f"classes {names}) on {self.classifier.device}")
+
+    def _fragile_check(self, name, value) -> str | None:
+        if name != "fragile_classes":
+            return None
+        unknown = [c for c in value if c not in self.classifier.class_names]
+        if unknown:
+            return (f"fragile_classes {unknown} are not classes of the classifier "
+                    f"({', '.join(self.classifier.class_names)})")
+        return None
+
+    def _publish_label_info(self) -> None:
+        header = messages.Header()
+        header.stamp = self.get_clock().now().to_msg()
+        self.pub_info.publish(messages.label_info(header, self.classifier.class_names,
+                                                  self.param("fragile_threshold")))
+
+    def _worker_error(self, e: BaseException) -> None:
+        self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
+
+    def _on_candidates(self, msg: Detection2DArray) -> None:
+        if not msg.detections:
+            self.worker.put((msg, None))        # nothing to pair: answer the frame with an empty message
+            return
+        self._add(messages.stamp_key(msg.header), 0, msg)
+
+    def _on_crops(self, msg: Image) -> None:
+        self._add(messages.stamp_key(msg.header), 1, msg)
+
+    def _add(self, key, slot, msg) -> None:
+        with self.lock:
+            pair = self.pairer.add(key, slot, msg)
+        if pair is not None:
+            self.worker.put(pair)
+
+    def _classify(self, pair) -> None:
+        candidates, crops_msg = pair
+        header = candidates.header
+        if crops_msg is None:
+            empty = messages.detection_array(header, [])
+            self.pub_classes.publish(empty)
+            self.pub_fragile.publish(empty)
+            return
+        try:
+            boxes = [messages.box_of(d) for d in candidates.detections]
+            crops = unstack_crops(image_to_bgr(crops_msg), len(candidates.detections))
+        except (ImageError, ValueError) as e:
+            self.get_logger().error(f"rejected frame {header.stamp.sec}.{header.stamp.nanosec:09d}: {e}",
+                                    throttle_duration_sec=2.0)
+            return
+        probs = self.classifier.predict(crops)
+        labels = label_batch(probs, self.classifier.class_names, self.param("fragile_classes"),
+                             self.param("fragile_threshold"))
+        all_dets, fragile = [], []
+        for cand, box, lab in zip(candidates.detections, boxes, labels):
+            d = messages.detection(header, box, lab.ranked, det_id=cand.id)
+            all_dets.append(d)
+            if lab.fragile:
+                fragile.append(d)
+        self.pub_classes.publish(messages.detection_array(header, all_dets))
+        self.pub_fragile.publish(messages.detection_array(header, fragile))
+
+    def close(self) -> None:
+        self.worker.stop()
+
+
+def main(args=None) -> int:
+    return run(ClassifierNode, "classifier_node", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

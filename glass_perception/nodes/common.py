@@ -1,0 +1,132 @@
+"""What every node shares: parameter declaration from the specs, QoS profiles, a clean main()."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Callable
+
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from ..core.classifier import ModelLoadError
+from ..core.params import NODES, Param
+
+# Camera images: best effort, depth 1. A best-effort subscription matches both best-effort camera
+# drivers (the sensor-data profile) and reliable ones; depth 1 means a slow consumer sees the
+# newest frame, never a backlog.
+IMAGE_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=1,
+                       durability=DurabilityPolicy.VOLATILE)
+# What the camera publishes: the sensor-data profile that camera drivers use.
+SENSOR_PUB_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=5,
+                            durability=DurabilityPolicy.VOLATILE)
+# Results: reliable, a short history.
+RESULT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
+# Crops and candidates travel as a pair and both must arrive: reliable, short history.
+PAIR_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=4)
+# Latched metadata (LabelInfo): late subscribers get the last message.
+LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=1,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class StartupError(RuntimeError):
+    """A fault that stops a node at start-up; the message says what and what to do."""
+
+
+def descriptor(p: Param) -> ParameterDescriptor:
+    d = ParameterDescriptor(description=p.description, read_only=p.read_only)
+    if isinstance(p.default, float) and p.low is not None:
+        d.floating_point_range = [FloatingPointRange(from_value=float(p.low), to_value=float(p.high), step=0.0)]
+    elif isinstance(p.default, int) and not isinstance(p.default, bool) and p.low is not None:
+        d.integer_range = [IntegerRange(from_value=int(p.low), to_value=int(p.high), step=0)]
+    return d
+
+
+class GlassNode(Node):
+    """A Node whose parameters come from ``glass_perception.core.params.NODES[name]``.
+
+    Values from a params file or the command line are validated at start-up (StartupError on a
+    bad one); later changes are validated by the same rules and refused with the reason, keeping
+    the old value. ``on_change(name, value)`` hooks let a node react to accepted changes.
+    """
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self._specs = {p.name: p for p in NODES[name]}
+        self._extra_checks: list[Callable[[str, object], str | None]] = []
+        self._on_change: list[Callable[[str, object], None]] = []
+        for p in NODES[name]:
+            try:
+                self.declare_parameter(p.name, p.default, descriptor(p))
+            except Exception as e:  # rclpy raises InvalidParameterValueException and friends
+                raise StartupError(f"parameter {p.name}: {e}") from e
+            reason = p.validate(self.get_parameter(p.name).value)
+            if reason:
+                raise StartupError(f"parameter {reason}")
+        self.add_on_set_parameters_callback(self._validate_change)
+
+    def param(self, name: str):
+        return self.get_parameter(name).value
+
+    def add_check(self, fn: Callable[[str, object], str | None]) -> None:
+        self._extra_checks.append(fn)
+
+    def on_change(self, fn: Callable[[str, object], None]) -> None:
+        self._on_change.append(fn)
+
+    def _validate_change(self, params) -> SetParametersResult:
+        for prm in params:
+            spec = self._specs.get(prm.name)
+            if spec is None:
+                continue
+            reason = spec.validate(prm.value)
+            for check in self._extra_checks:
+                reason = reason or check(prm.name, prm.value)
+            if reason:
+                self.get_logger().warning(f"refused: {reason}")
+                return SetParametersResult(successful=False, reason=reason)
+        for prm in params:
+            for fn in self._on_change:
+                fn(prm.name, prm.value)
+        return SetParametersResult(successful=True)
+
+
+def fastdds_transport_note() -> str | None:
+    """A warning when Fast DDS will silently drop large best-effort images between processes."""
+    rmw = os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    if rmw.startswith("rmw_fastrtps") and not os.environ.get("FASTDDS_BUILTIN_TRANSPORTS") \
+            and not os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE") and not os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
+        return ("Fast DDS runs with its default transports: best-effort images larger than ~64 KB may never "
+                "reach other processes. Set FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA (the launch file and "
+                "glass-pipeline do) or use another RMW; see the README")
+    return None
+
+
+def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
+    """Start a node, spin until Ctrl-C / SIGTERM, and exit 0; a start-up fault exits 1 with one line."""
+    # rclpy's default signal handlers turn SIGINT and SIGTERM into a clean shutdown of spin();
+    # give them Python's defaults to chain to, not the import-time handlers of nodes/__init__.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    rclpy.init(args=args)
+    node = None
+    code = 0
+    try:
+        node = node_factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (StartupError, ModelLoadError, ValueError) as e:
+        print(f"[{name}] error: {e}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if close:
+                close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code

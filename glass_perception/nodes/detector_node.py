@@ -1,0 +1,75 @@
+"""detector_node: camera/image_raw -> glass/detections, glass/candidates + glass/crops.
+
+Frames are handed to one worker thread through a depth-one slot: a frame that arrives while the
+model is busy replaces the one waiting, so latency does not grow with load.
+"""
+from __future__ import annotations
+
+import sys
+
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from ..core import messages
+from ..core.detector import Detector
+from ..core.geometry import square_crop, stack_crops
+from ..core.image_codec import ImageError, fill_image, image_to_bgr
+from ..core.latest import LatestWorker
+from .common import IMAGE_QOS, PAIR_QOS, RESULT_QOS, GlassNode, fastdds_transport_note, run
+
+
+class DetectorNode(GlassNode):
+    def __init__(self):
+        super().__init__("detector_node")
+        self.detector = Detector(self.param("model"), self.param("device"), self.param("imgsz"))
+        self.pub_detections = self.create_publisher(Detection2DArray, "glass/detections", RESULT_QOS)
+        self.pub_candidates = self.create_publisher(Detection2DArray, "glass/candidates", PAIR_QOS)
+        self.pub_crops = self.create_publisher(Image, "glass/crops", PAIR_QOS)
+        self.worker = LatestWorker(self._process, self._worker_error, "detector")
+        self.sub = self.create_subscription(Image, "camera/image_raw", self.worker.put, IMAGE_QOS)
+        unknown = set(self.param("crop_classes")) - set(self.detector.class_names)
+        if unknown:
+            self.get_logger().warning(f"crop_classes {sorted(unknown)} are not classes of the detector "
+                                      f"({', '.join(self.detector.class_names)}); they will never be cropped")
+        note = fastdds_transport_note()
+        if note:
+            self.get_logger().warning(note)
+        self.get_logger().info(f"detector {self.detector.source} on {self.detector.device}, "
+                               f"classes {self.detector.class_names}")
+
+    def _worker_error(self, e: BaseException) -> None:
+        self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
+
+    def _process(self, msg: Image) -> None:
+        try:
+            bgr = image_to_bgr(msg)
+        except ImageError as e:
+            self.get_logger().warning(f"rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}",
+                                      throttle_duration_sec=2.0)
+            return
+        found = self.detector.detect(bgr, self.param("conf"), self.param("iou"), self.param("max_det"))
+        header = msg.header
+        self.pub_detections.publish(messages.detection_array(
+            header, [messages.detection(header, d.box, [(d.class_name, d.score)]) for d in found]))
+        crop_classes = set(self.param("crop_classes"))
+        chosen = [d for d in found if d.class_name in crop_classes]
+        candidates = [messages.detection(header, d.box, [(d.class_name, d.score)], det_id=str(i))
+                      for i, d in enumerate(chosen)]
+        if chosen:
+            # crops first: the classifier acts when it holds both halves, whichever came last
+            padding, size = self.param("crop_padding"), self.param("crop_size")
+            crops = Image(header=messages.copy_header(header))
+            fill_image(crops, stack_crops([square_crop(bgr, d.box, padding, size) for d in chosen]), "bgr8")
+            self.pub_crops.publish(crops)
+        self.pub_candidates.publish(messages.detection_array(header, candidates))
+
+    def close(self) -> None:
+        self.worker.stop()
+
+
+def main(args=None) -> int:
+    return run(DetectorNode, "detector_node", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

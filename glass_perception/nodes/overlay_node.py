@@ -1,0 +1,69 @@
+"""overlay_node: camera/image_raw + glass/classifications + glass/fragile -> glass/debug_image.
+
+Draws only while someone subscribes to glass/debug_image, so an unwatched overlay costs nothing.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
+
+from ..core import messages
+from ..core.image_codec import ImageError, fill_image, image_to_bgr
+from ..core.overlay import Annotation, draw
+from ..core.pairing import StampPairer
+from .common import IMAGE_QOS, RESULT_QOS, SENSOR_PUB_QOS, GlassNode, run
+
+
+class OverlayNode(GlassNode):
+    def __init__(self):
+        super().__init__("overlay_node")
+        self.lock = threading.Lock()
+        self.images: OrderedDict = OrderedDict()
+        self.pairer = StampPairer(self.param("image_cache_size"))
+        self.pub = self.create_publisher(Image, "glass/debug_image", SENSOR_PUB_QOS)
+        self.create_subscription(Image, "camera/image_raw", self._on_image, IMAGE_QOS)
+        self.create_subscription(Detection2DArray, "glass/classifications",
+                                 lambda m: self._on_result(0, m), RESULT_QOS)
+        self.create_subscription(Detection2DArray, "glass/fragile", lambda m: self._on_result(1, m), RESULT_QOS)
+
+    def _on_image(self, msg: Image) -> None:
+        if self.pub.get_subscription_count() == 0:
+            return
+        with self.lock:
+            self.images[messages.stamp_key(msg.header)] = msg
+            while len(self.images) > self.param("image_cache_size"):
+                self.images.popitem(last=False)
+
+    def _on_result(self, slot: int, msg: Detection2DArray) -> None:
+        key = messages.stamp_key(msg.header)
+        with self.lock:
+            pair = self.pairer.add(key, slot, msg)
+            image = self.images.pop(key, None) if pair else None
+        if pair is None or image is None:
+            return
+        classes, fragile = pair
+        fragile_ids = {d.id for d in fragile.detections}
+        try:
+            bgr = image_to_bgr(image)
+            notes = []
+            for d in classes.detections:
+                name, score = messages.best_hypothesis(d)
+                notes.append(Annotation(messages.box_of(d), name, score, d.id in fragile_ids))
+        except (ImageError, ValueError) as e:
+            self.get_logger().warning(f"cannot draw frame: {e}", throttle_duration_sec=2.0)
+            return
+        out = Image(header=messages.copy_header(image.header))
+        fill_image(out, draw(bgr, notes, self.param("line_width")), "bgr8")
+        self.pub.publish(out)
+
+
+def main(args=None) -> int:
+    return run(OverlayNode, "overlay_node", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""glass-pipeline: start the four nodes from a params file, as `ros2 launch` would, and watch them.
+
+For machines without the `ros2` command (no ROS distro). Each node runs in its own process with
+the same executable, params file, namespace and overrides as launch/pipeline.launch.py gives it.
+This process also subscribes to the results: it prints glass/classifications readably, saves
+annotated frames from glass/debug_image, and at the end prints frames per second, latency from
+camera stamp to classification, and (synthetic source) how many of the generator's glasses were
+labelled correctly.
+
+  glass-pipeline                                  # synthetic camera, until Ctrl-C
+  glass-pipeline --frames 40 --save-dir demo_out  # stop after 40 classified frames
+  glass-pipeline --source /dev/video0 --device cuda:0 --namespace left
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+NODES = ("camera_node", "detector_node", "classifier_node", "overlay_node")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="glass-pipeline", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", type=Path, help="params YAML (default: the package's config/params.yaml)")
+    p.add_argument("--source", help="camera source, overrides the params file")
+    p.add_argument("--device", help="cpu, cuda or cuda:N for both models")
+    p.add_argument("--detector-model", help="YOLO weights path or name")
+    p.add_argument("--classifier-model", help="classifier checkpoint path")
+    p.add_argument("--fps", type=float, help="camera frames per second")
+    p.add_argument("--namespace", default="", help="namespace of all nodes and topics")
+    p.add_argument("--frames", type=int, default=0, help="stop after this many classified frames (0: run on)")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run on)")
+    p.add_argument("--warmup", type=int, default=3, help="classified frames left out of the figures")
+    p.add_argument("--save-dir", type=Path, help="write annotated frames (and node logs) here")
+    p.add_argument("--save-every", type=int, default=5, help="save every Nth annotated frame")
+    p.add_argument("--save-max", type=int, default=10, help="at most this many annotated frames")
+    p.add_argument("--report", type=Path, help="write the final figures as JSON here")
+    p.add_argument("--quiet", action="store_true", help="do not print each classification")
+    p.add_argument("--start-timeout", type=float, default=180.0,
+                   help="seconds to wait for the first classification before giving up")
+    return p
+
+
+def node_command(name: str, params: Path, namespace: str, overrides: dict) -> list[str]:
+    cmd = [sys.executable, "-m", f"glass_perception.nodes.{name}", "--ros-args",
+           "--params-file", str(params), "-r", f"__node:={name}"]
+    if namespace:
+        cmd += ["-r", f"__ns:=/{namespace.strip('/')}"]
+    for key, value in overrides.items():
+        if isinstance(value, str):   # quoted: '0' stays the string "0", not the integer 0
+            value = "'" + value.replace("'", "''") + "'"
+        cmd += ["-p", f"{key}:={value}"]
+    return cmd
+
+
+def pipeline_env() -> dict:
+    env = dict(os.environ)
+    # Fast DDS's default transports drop large best-effort samples between processes; see README.
+    env.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def overrides_from(args) -> dict:
+    o = {name: {} for name in NODES}
+    if args.source:
+        o["camera_node"]["source"] = args.source
+    if args.fps:
+        o["camera_node"]["fps"] = float(args.fps)
+    if args.device:
+        o["detector_node"]["device"] = o["classifier_node"]["device"] = args.device
+    if args.detector_model:
+        o["detector_node"]["model"] = args.detector_model
+    if args.classifier_model:
+        o["classifier_node"]["model"] = args.classifier_model
+    return o
+
+
+class Monitor:
+    """The runner's own node: prints, scores and saves what the pipeline publishes."""
+
+    def __init__(self, args):
+        import rclpy
+        from sensor_msgs.msg import Image
+        from vision_msgs.msg import Detection2DArray
+
+        from ..nodes.common import IMAGE_QOS, RESULT_QOS
+
+        self.args = args
+        self.node = rclpy.create_node("glass_pipeline_monitor", namespace=args.namespace or None)
+        self.truth: OrderedDict = OrderedDict()
+        self.latencies: list[float] = []
+        self.classified = 0
+        self.first_time = None
+        self.last_time = None
+        self.debug_seen = 0
+        self.saved: list[Path] = []
+        from ..core.scoring import Tally
+        self.tally = Tally()
+        self.node.create_subscription(Detection2DArray, "glass/classifications", self._on_classes, RESULT_QOS)
+        self.node.create_subscription(Detection2DArray, "camera/ground_truth", self._on_truth, RESULT_QOS)
+        if args.save_dir:
+            self.node.create_subscription(Image, "glass/debug_image", self._on_debug, IMAGE_QOS)
+
+    def _on_truth(self, msg) -> None:
+        from ..core import messages
+        self.truth[messages.stamp_key(msg.header)] = msg
+        while len(self.truth) > 300:
+            self.truth.popitem(last=False)
+
+    def _on_classes(self, msg) -> None:
+        from ..core import messages
+        from ..core.scoring import score_frame
+        from ..core.synthetic import CLASSES
+
+        now = time.time()
+        self.classified += 1
+        if not self.args.quiet:
+            print(messages.format_detections(msg), flush=True)
+        if self.classified <= self.args.warmup:
+            return
+        if self.first_time is None:
+            self.first_time = now
+        self.last_time = now
+        self.latencies.append((now - messages.stamp_seconds(msg.header)) * 1000.0)
+        truth = self.truth.pop(messages.stamp_key(msg.header), None)
+        if truth is not None:
+            t = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in truth.detections
+                 if messages.best_hypothesis(d)[0] in CLASSES]
+            p = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in msg.detections]
+            self.tally.add(score_frame(t, p))
+
+    def _on_debug(self, msg) -> None:
+        import cv2
+
+        from ..core.atomic import atomic_path
+        from ..core.image_codec import image_to_bgr
+
+        self.debug_seen += 1
+        if len(self.saved) >= self.args.save_max or (self.debug_seen - 1) % max(1, self.args.save_every):
+            return
+        path = self.args.save_dir / f"frame_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.jpg"
+        with atomic_path(path) as tmp:
+            ok, buf = cv2.imencode(".jpg", image_to_bgr(msg))
+            tmp.write_bytes(buf.tobytes())
+        self.saved.append(path)
+
+    def report(self) -> dict:
+        from ..core.scoring import percentiles
+
+        n = len(self.latencies)
+        span = (self.last_time - self.first_time) if n > 1 else 0.0
+        per_class = {k: {"correct": c, "total": t, "accuracy": c / t if t else None}
+                     for k, (c, t) in sorted(self.tally.per_class.items())}
+        return {
+            "classified_frames": self.classified,
+            "measured_frames": n,
+            "fps": (n - 1) / span if span > 0 else None,
+            "latency_ms": percentiles(self.latencies),
+            "end_to_end": {"glasses": self.tally.total, "correct": self.tally.correct,
+                           "wrong_label": self.tally.wrong, "missed": self.tally.missed,
+                           "accuracy": self.tally.accuracy if self.tally.total else None, "per_class": per_class},
+            "annotated_frames": [str(p) for p in self.saved],
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from ..core.paths import share_dir
+
+    params = args.params or share_dir() / "config" / "params.yaml"
+    if not params.is_file():
+        print(f"glass-pipeline: params file {params} not found", file=sys.stderr)
+        return 2
+    env = pipeline_env()
+    os.environ.update({k: env[k] for k in ("FASTDDS_BUILTIN_TRANSPORTS",)})
+    log_dir = (args.save_dir / "logs") if args.save_dir else Path(os.environ.get("TMPDIR", "/tmp")) / f"glass_pipeline_{os.getpid()}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    overrides = overrides_from(args)
+
+    import rclpy
+    rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    monitor = Monitor(args)
+    procs: dict[str, subprocess.Popen] = {}
+    logs = {}
+    for name in NODES:
+        logs[name] = open(log_dir / f"{name}.log", "wb")
+        procs[name] = subprocess.Popen(node_command(name, params, args.namespace, overrides[name]),
+                                       env=env, stdout=logs[name], stderr=subprocess.STDOUT)
+    print(f"glass-pipeline: started {', '.join(NODES)} (logs in {log_dir}); "
+          f"FASTDDS_BUILTIN_TRANSPORTS={env['FASTDDS_BUILTIN_TRANSPORTS']}", flush=True)
+
+    stop = {"why": None}
+
+    def on_signal(signum, _frame):
+        stop["why"] = signal.Signals(signum).name
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    code = 0
+    started = time.monotonic()
+    try:
+        while stop["why"] is None:
+            rclpy.spin_once(monitor.node, timeout_sec=0.1)
+            dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
+            if dead:
+                for n, rc in dead.items():
+                    tail = (log_dir / f"{n}.log").read_text(errors="replace").strip().splitlines()[-5:]
+                    print(f"glass-pipeline: {n} exited with code {rc}:\n    " + "\n    ".join(tail), file=sys.stderr)
+                code = 1
+                break
+            if args.frames and monitor.classified >= args.frames + args.warmup:
+                break
+            if args.duration and time.monotonic() - started >= args.duration:
+                break
+            if monitor.classified == 0 and time.monotonic() - started > args.start_timeout:
+                print(f"glass-pipeline: no classification within {args.start_timeout:.0f} s; see {log_dir}",
+                      file=sys.stderr)
+                code = 1
+                break
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10.0
+        for name, p in procs.items():
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"glass-pipeline: {name} did not stop within 10 s; killing it", file=sys.stderr)
+                p.kill()
+                p.wait()
+                code = 1
+        for f in logs.values():
+            f.close()
+        report = monitor.report()
+        report["node_exit_codes"] = {n: p.returncode for n, p in procs.items()}
+        monitor.node.destroy_node()
+        rclpy.try_shutdown()
+    print_summary(report)
+    if args.report:
+        from ..core.atomic import atomic_write_text
+        atomic_write_text(args.report, json.dumps(report, indent=2))
+    return code
+
+
+def print_summary(r: dict) -> None:
+    lat = r["latency_ms"]
+    print("\n=== glass-pipeline summary ===")
+    print(f"classified frames: {r['classified_frames']} ({r['measured_frames']} measured after warm-up)")
+    if r["fps"]:
+        print(f"throughput: {r['fps']:.2f} frames/s")
+    print(f"latency camera stamp -> classification: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
+          f"max {lat['max']:.0f} ms")
+    e = r["end_to_end"]
+    if e["glasses"]:
+        print(f"end to end vs synthetic ground truth: {e['correct']}/{e['glasses']} glasses labelled correctly "
+              f"({100 * e['accuracy']:.1f}%), {e['wrong_label']} wrong label, {e['missed']} missed")
+        for k, v in e["per_class"].items():
+            print(f"  {k:<11} {v['correct']}/{v['total']}")
+    if r["annotated_frames"]:
+        print(f"annotated frames: {len(r['annotated_frames'])} in {Path(r['annotated_frames'][0]).parent}")
+    print(f"node exit codes: {r['node_exit_codes']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
