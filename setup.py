@@ -21,7 +21,6 @@ setup(
     maintainer_email="maintainers@glass-perception.dev",
     description="Fragile-glassware perception for ROS 2: YOLO detection + MobileNetV2 glass classification.",
     license="AGPL-3.0-only",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             # nodes (ros2 run glass_perception <name>)

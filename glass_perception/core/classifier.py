@@ -139,7 +139,8 @@ def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
     path = Path(path)
     if path.suffix in (".safetensors", ".json"):
         path = path.with_suffix("")
-    return path.with_suffix(".safetensors"), path.with_suffix(".json")
+    # append, never with_suffix: a stem like "glasses.v2" must keep its dot
+    return path.parent / (path.name + ".safetensors"), path.parent / (path.name + ".json")
 
 
 def save_checkpoint(model: nn.Module, meta: ClassifierMeta, path: Path | str) -> tuple[Path, Path]:

@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from .atomic import atomic_path, atomic_write_text
+from .evaluation import report_from
 from .classifier import (ClassifierMeta, backbone_parameters, build_model, checkpoint_paths,
                          load_checkpoint, save_checkpoint)
 
@@ -128,19 +129,7 @@ def evaluate(model, loader, device, class_names: list[str]) -> dict:
         t = targets.cpu().numpy()
         np.add.at(confusion, (t, pred), 1)
         np.add.at(loss_sum, t, losses)
-    support = confusion.sum(1)
-    n = int(support.sum())
-    return {
-        "samples": n,
-        "accuracy": float(np.trace(confusion) / n) if n else float("nan"),
-        "loss": float(loss_sum.sum() / n) if n else float("nan"),
-        "per_class": {c: {"samples": int(support[i]),
-                          "accuracy": float(confusion[i, i] / support[i]) if support[i] else float("nan"),
-                          "mean_loss": float(loss_sum[i] / support[i]) if support[i] else float("nan")}
-                      for i, c in enumerate(class_names)},
-        "confusion_matrix": confusion.tolist(),
-        "class_names": list(class_names),
-    }
+    return report_from(confusion, loss_sum, class_names)
 
 
 # -- resumable state: tensors in safetensors, the rest in JSON (no pickle) ----------------------

@@ -41,7 +41,8 @@ class CameraNode(GlassNode):
         note = fastdds_transport_note()
         if note:
             self.get_logger().warning(note)
-        self.get_logger().info(f"publishing {self.source_spec} at {self.param('fps')} fps")
+        self.get_logger().info(f"publishing {self.source_spec} on {self.pub_image.topic_name} "
+                               f"at {self.param('fps')} fps")
 
     _last_error = ""
 

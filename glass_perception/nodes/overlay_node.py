@@ -29,6 +29,7 @@ class OverlayNode(GlassNode):
         self.create_subscription(Detection2DArray, "glass/classifications",
                                  lambda m: self._on_result(0, m), RESULT_QOS)
         self.create_subscription(Detection2DArray, "glass/fragile", lambda m: self._on_result(1, m), RESULT_QOS)
+        self.get_logger().info(f"drawing results on {self.pub.topic_name} while it has subscribers")
 
     def _on_image(self, msg: Image) -> None:
         if self.pub.get_subscription_count() == 0:
