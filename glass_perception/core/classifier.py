@@ -12,6 +12,7 @@ a checkpoint cannot run code) and ``<stem>.json`` (metadata)::
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -63,11 +64,23 @@ class ClassifierMeta:
         if d.get("format_version") != FORMAT_VERSION:
             raise ModelLoadError(f"{source}: format_version {d.get('format_version')} is not supported "
                                  f"(this version reads {FORMAT_VERSION})")
+        def str_list(key):
+            v = d[key]
+            if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
+                raise TypeError(f"'{key}' must be a list of strings")
+            return v
+
+        def float_triple(key, default):
+            v = d.get(key, list(default))
+            if not isinstance(v, list) or len(v) != 3 or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
+                raise TypeError(f"'{key}' must be a list of three finite numbers")
+            return [float(x) for x in v]
+
         try:
-            meta = cls(architecture=str(d["architecture"]), class_names=[str(c) for c in d["class_names"]],
+            meta = cls(architecture=str(d["architecture"]), class_names=str_list("class_names"),
                        input_size=int(d["input_size"]), head=str(d.get("head", "dense128")),
-                       mean=[float(v) for v in d.get("mean", IMAGENET_MEAN)],
-                       std=[float(v) for v in d.get("std", IMAGENET_STD)],
+                       mean=float_triple("mean", IMAGENET_MEAN), std=float_triple("std", IMAGENET_STD),
                        channel_order=str(d.get("channel_order", "rgb")),
                        crop_padding=float(d.get("crop_padding", 0.1)), training=dict(d.get("training", {})))
         except (KeyError, TypeError, ValueError) as e:

@@ -112,8 +112,6 @@ def fill_image(msg, array_bgr: np.ndarray, encoding: str = "bgr8"):
     msg.encoding = encoding
     msg.is_bigendian = 0
     msg.step = int(a.shape[1] * bytes_per_pixel(encoding))
-    if a.dtype.byteorder == ">":
-        a = a.astype(a.dtype.newbyteorder("<"))
     data = array.array("B")
     data.frombytes(a.tobytes())   # array.array assigns without a per-element check in rclpy
     msg.data = data

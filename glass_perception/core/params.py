@@ -47,7 +47,7 @@ def _device(v):
 
 
 def _string_list(v):
-    if not v or any(not s.strip() for s in v):
+    if not v or any(not isinstance(s, str) or not s.strip() for s in v):
         return "must list at least one non-empty name"
     return None
 

@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-max", type=int, default=10, help="at most this many annotated frames")
     p.add_argument("--report", type=Path, help="write the final figures as JSON here")
     p.add_argument("--quiet", action="store_true", help="do not print each classification")
+    p.add_argument("--baseline-frames", type=int, default=0,
+                   help="first time the bare models in this process on this many synthetic frames, "
+                        "to compare the pipeline's latency with")
     p.add_argument("--start-timeout", type=float, default=180.0,
                    help="seconds to wait for the first classification before giving up")
     return p
@@ -172,6 +175,34 @@ class Monitor:
         }
 
 
+def bare_baseline(params: Path, args, frames: int) -> dict:
+    """Detector + crops + classifier called directly, no ROS, on synthetic frames: the floor for latency."""
+    import yaml
+
+    from ..core.classifier import GlassClassifier
+    from ..core.detector import Detector
+    from ..core.geometry import square_crop
+    from ..core.paths import DEFAULT_CLASSIFIER
+    from ..core.scoring import percentiles
+    from ..core.synthetic import render_scene
+
+    cfg = yaml.safe_load(params.read_text())
+    det_p = next(v["ros__parameters"] for k, v in cfg.items() if k.endswith("detector_node"))
+    clf_p = next(v["ros__parameters"] for k, v in cfg.items() if k.endswith("classifier_node"))
+    det = Detector(args.detector_model or det_p["model"], args.device or det_p["device"], det_p["imgsz"])
+    clf = GlassClassifier(args.classifier_model or clf_p["model"] or DEFAULT_CLASSIFIER, args.device or clf_p["device"])
+    times = []
+    for i in range(frames + 2):
+        image = render_scene(7, 1000 + i).image
+        t0 = time.perf_counter()
+        found = [d for d in det.detect(image, det_p["conf"], det_p["iou"], det_p["max_det"])
+                 if d.class_name in det_p["crop_classes"]]
+        clf.predict([square_crop(image, d.box, det_p["crop_padding"], det_p["crop_size"]) for d in found])
+        if i >= 2:   # the first calls warm up caches
+            times.append((time.perf_counter() - t0) * 1000.0)
+    return {"frames": frames, "latency_ms": percentiles(times)}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..core.paths import share_dir
@@ -185,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = (args.save_dir / "logs") if args.save_dir else Path(os.environ.get("TMPDIR", "/tmp")) / f"glass_pipeline_{os.getpid()}"
     log_dir.mkdir(parents=True, exist_ok=True)
     overrides = overrides_from(args)
+
+    baseline = None
+    if args.baseline_frames > 0:
+        print(f"glass-pipeline: timing the bare models on {args.baseline_frames} frames first", flush=True)
+        baseline = bare_baseline(params, args, args.baseline_frames)
 
     import rclpy
     rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
@@ -243,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             f.close()
         report = monitor.report()
         report["node_exit_codes"] = {n: p.returncode for n, p in procs.items()}
+        report["bare_models"] = baseline
         monitor.node.destroy_node()
         rclpy.try_shutdown()
     print_summary(report)
@@ -260,6 +297,10 @@ def print_summary(r: dict) -> None:
         print(f"throughput: {r['fps']:.2f} frames/s")
     print(f"latency camera stamp -> classification: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
           f"max {lat['max']:.0f} ms")
+    if r.get("bare_models"):
+        bare = r["bare_models"]["latency_ms"]["p50"]
+        print(f"bare models in one process, no ROS (same machine, same run): p50 {bare:.0f} ms per frame; "
+              f"pipeline p50 / bare p50 = {lat['p50'] / bare:.2f}")
     e = r["end_to_end"]
     if e["glasses"]:
         print(f"end to end vs synthetic ground truth: {e['correct']}/{e['glasses']} glasses labelled correctly "
