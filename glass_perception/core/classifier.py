@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path, atomic_write_text
+from .errors import ModelLoadError
 
 FORMAT = "glass_perception.classifier"
 FORMAT_VERSION = 1
@@ -29,10 +30,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 ARCHITECTURES = ("mobilenet_v2", "resnet50", "vgg16")
 HEADS = ("linear", "dense128")
-
-
-class ModelLoadError(RuntimeError):
-    """A checkpoint that cannot be used; the message names the file and what to do."""
 
 
 @dataclass

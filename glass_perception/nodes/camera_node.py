@@ -32,6 +32,7 @@ class CameraNode(GlassNode):
         self.retry_delay = self.param("retry_initial_s")
         self.next_open = 0.0
         self.published = 0
+        self._last_error = ""
         self._open()
         if self.source is None and not self.source_spec.startswith("/dev/video") and not self.source_spec.isdigit():
             # a file, folder or glob that is not there at all is a configuration error, not a glitch
@@ -43,8 +44,6 @@ class CameraNode(GlassNode):
             self.get_logger().warning(note)
         self.get_logger().info(f"publishing {self.source_spec} on {self.pub_image.topic_name} "
                                f"at {self.param('fps')} fps")
-
-    _last_error = ""
 
     def _open(self) -> None:
         try:

@@ -12,7 +12,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from ..core.classifier import ModelLoadError
+from ..core.errors import ModelLoadError
 from ..core.params import NODES, Param
 
 # Camera images: best effort, depth 1. A best-effort subscription matches both best-effort camera

@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "params.yaml"
 
-_domain = random.Random(os.getpid() ^ time.time_ns()).randint(100, 200)
+# 1..101: the domain IDs whose DDS ports stay below Linux's ephemeral port range
+_domain = random.Random(os.getpid() ^ time.time_ns()).randint(1, 101)
 os.environ["ROS_DOMAIN_ID"] = str(_domain)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")

@@ -123,3 +123,16 @@ def test_signal_ends_node_cleanly(start_node, sig):
     assert code == 0, camera.output()
     assert time.monotonic() - t0 < 5.0
     assert "Traceback" not in camera.output()
+
+
+def test_file_source_without_loop_stops_cleanly_at_its_end(start_node, tmp_path):
+    import cv2
+
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), render_scene(3, i, 160, 120).image)
+    camera = start_node("camera_node", {"source": str(tmp_path), "loop": False, "fps": 10.0,
+                                        "width": 160, "height": 120})
+    camera.proc.wait(60)
+    assert camera.proc.returncode == 0, camera.output()
+    assert "stopping (loop is false)" in camera.output()
+    assert "Traceback" not in camera.output()

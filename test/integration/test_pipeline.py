@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from rclpy.qos import ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
@@ -64,6 +65,20 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
     assert [v.class_name for v in info[-1].class_map] == sorted(CLASSES)
     assert math.isclose(info[-1].threshold, 0.3, abs_tol=1e-6)
     assert (debug[-1].width, debug[-1].height) == (640, 480) and debug[-1].header.frame_id == FRAME_ID
+
+    # the graph: names and types as documented, images published with the sensor-data profile
+    topics = dict(ros_node.get_topic_names_and_types())
+    expected = {"/camera/image_raw": "sensor_msgs/msg/Image", "/camera/camera_info": "sensor_msgs/msg/CameraInfo",
+                "/camera/ground_truth": "vision_msgs/msg/Detection2DArray",
+                "/glass/detections": "vision_msgs/msg/Detection2DArray",
+                "/glass/candidates": "vision_msgs/msg/Detection2DArray", "/glass/crops": "sensor_msgs/msg/Image",
+                "/glass/classifications": "vision_msgs/msg/Detection2DArray",
+                "/glass/fragile": "vision_msgs/msg/Detection2DArray", "/glass/label_info": "vision_msgs/msg/LabelInfo",
+                "/glass/debug_image": "sensor_msgs/msg/Image"}
+    for name, type_name in expected.items():
+        assert topics.get(name) == [type_name], f"{name}: {topics.get(name)}"
+    camera_pub = ros_node.get_publishers_info_by_topic("/camera/image_raw")[0]
+    assert camera_pub.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
 
     # Ctrl-C ends every node promptly with exit code 0 and no traceback
     for n in nodes:
