@@ -31,7 +31,8 @@ DETECTOR_NAME = {"cup": "cup", "beer_glass": "wine glass", "soju_glass": "wine g
 class SceneObject:
     kind: str          # cup, beer_glass, soju_glass, bottle or bowl
     variant: str       # mug, pint, shot_tapered, ...
-    box: Box           # tight box in image pixels
+    box: Box           # tight box in image pixels (the visible extent)
+    visibility: float = 1.0   # fraction of the object not hidden by others (physically based renderer)
 
     @property
     def detector_name(self) -> str:
@@ -54,8 +55,8 @@ class Scene:
 # --------------------------------------------------------------------------------------------
 # Object shapes: (kind, variant) -> parameters drawn from the rng. Units are centimetres.
 
-def _profile(rng, variant):
-    """Return (height_cm, radius(t) function over t in [0,1], handle, material)."""
+def object_profile(rng, variant):
+    """(height_cm, outer radius r(t) over t in [0,1] in cm, has a handle, material); shared by both renderers."""
     u = rng.uniform
     if variant == "mug":
         h, r = u(7.5, 11.0), u(3.4, 4.6)
@@ -149,7 +150,7 @@ def _background(rng, width, height):
 
 def _draw_object(img, rng, kind, variant, cx, base_y, scale, tilt, light):
     """Draw into ``img`` (float32, modified in place); return the tight box or None."""
-    h_cm, radius, handle, material = _profile(rng, variant)
+    h_cm, radius, handle, material = object_profile(rng, variant)
     H = h_cm * scale
     rmax = float(np.max(radius(np.linspace(0, 1, 64)))) * scale
     top_r = float(radius(np.array([1.0]))[0]) * scale

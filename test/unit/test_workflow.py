@@ -13,7 +13,8 @@ from glass_perception.tools import evaluate, synth, train
 def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     for split, seed, scenes in (("train", 501, 16), ("val", 502, 6)):
         assert synth.main(["classify", "--out", str(tmp_path / split), "--seed", str(seed),
-                           "--scenes", str(scenes), "--crop-size", "48"]) == 0
+                           "--scenes", str(scenes), "--crop-size", "48", "--renderer", "pbr", "--quality", "preview",
+                           "--width", "200", "--height", "150"]) == 0
     for c in CLASSES:
         assert list((tmp_path / "train" / c).glob("*.png")), f"no {c} crops rendered"
 
@@ -49,7 +50,7 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
 
 
 def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
-    synth.main(["classify", "--out", str(tmp_path / "d"), "--seed", "503", "--scenes", "4", "--crop-size", "32"])
+    synth.main(["classify", "--out", str(tmp_path / "d"), "--seed", "503", "--scenes", "4", "--crop-size", "32", "--renderer", "fast"])
     code = train.main(["--data", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--init", "imagenet",
                        "--epochs", "1", "--workers", "0", "--input-size", "32"])
     err = capsys.readouterr().err
