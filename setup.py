@@ -35,6 +35,7 @@ setup(
             "glass-train = glass_perception.tools.train:main",
             "glass-evaluate = glass_perception.tools.evaluate:main",
             "glass-train-detector = glass_perception.tools.train_detector:main",
+            "glass-compare-models = glass_perception.tools.compare_models:main",
         ],
     },
 )

@@ -123,7 +123,8 @@ def build_model(architecture: str, num_classes: int, head: str = "dense128", pre
     elif architecture == "resnet50":
         features = net.fc.in_features
         net.fc = _head(head, features, num_classes)
-    else:  # vgg16: keep its pooled 25088 features through the first dense layers
+    else:  # vgg16: the head replaces VGG's whole classifier (its 4096-wide layers) on the 25088 pooled features,
+        # like Keras' include_top=False; so this VGG16 has ~18 M parameters, not the ImageNet model's 138 M
         features = net.classifier[0].in_features
         net.classifier = _head(head, features, num_classes)
     return net
@@ -199,7 +200,7 @@ def resolve_device(name: str) -> str:
     name = (name or "cpu").strip().lower()
     if name == "cpu":
         return "cpu"
-    if name == "cuda" or name.startswith("cuda:"):
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
         if not torch.cuda.is_available():
             raise ValueError(f"device '{name}' requested but CUDA is not available here; use 'cpu'")
         index = int(name.split(":")[1]) if ":" in name else 0

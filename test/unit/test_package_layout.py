@@ -37,7 +37,8 @@ def test_every_node_has_a_console_entry_point_that_imports():
         assert node in eps, f"setup.py has no console script for {node}"
         module, func = eps[node].split(":")
         assert callable(getattr(importlib.import_module(module), func))
-    for tool in ("glass-pipeline", "glass-echo", "glass-train", "glass-synth", "glass-evaluate"):
+    for tool in ("glass-pipeline", "glass-echo", "glass-train", "glass-synth", "glass-evaluate",
+                 "glass-train-detector", "glass-compare-models"):
         module, func = _entry_points()[tool].split(":")
         assert callable(getattr(importlib.import_module(module), func))
 
