@@ -38,7 +38,7 @@ class ClassifierNode(GlassNode):
         self.on_change(lambda name, _v: self._publish_label_info() if name == "fragile_threshold" else None)
         self.lock = threading.Lock()
         self.pairer = StampPairer(self.param("pair_cache_size"))
-        self.worker = LatestWorker(self._classify, self._worker_error, "classifier")
+        self.worker = LatestWorker(self._classify, self.worker_error, "classifier")
         self.create_subscription(Detection2DArray, "glass/candidates", self._on_candidates, PAIR_QOS)
         self.create_subscription(Image, "glass/crops", self._on_crops, PAIR_QOS)
         self.get_logger().info(f"classifier {self.classifier.path} ({self.classifier.meta.architecture}, "
@@ -58,9 +58,6 @@ class ClassifierNode(GlassNode):
         header.stamp = self.get_clock().now().to_msg()
         self.pub_info.publish(messages.label_info(header, self.classifier.class_names,
                                                   self.param("fragile_threshold")))
-
-    def _worker_error(self, e: BaseException) -> None:
-        self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
 
     def _on_candidates(self, msg: Detection2DArray) -> None:
         if not msg.detections:

@@ -68,6 +68,11 @@ class GlassNode(Node):
                 raise StartupError(f"parameter {reason}")
         self.add_on_set_parameters_callback(self._validate_change)
 
+    def worker_error(self, e: BaseException) -> None:
+        """A frame a LatestWorker could not process: logged (throttled), the next one goes on."""
+        if rclpy.ok():   # after shutdown, a publish that fails is no fault of the frame
+            self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
+
     def param(self, name: str):
         return self.get_parameter(name).value
 
@@ -122,6 +127,10 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
     except (StartupError, ModelLoadError, ValueError) as e:
         print(f"[{name}] error: {e}", file=sys.stderr, flush=True)
         code = 1
+    except Exception:
+        # Ctrl-C / SIGTERM shut the context down while a callback was still publishing: a clean stop
+        if node is None or rclpy.ok():
+            raise
     finally:
         if node is not None:
             close = getattr(node, "close", None)

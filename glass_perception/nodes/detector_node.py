@@ -25,7 +25,7 @@ class DetectorNode(GlassNode):
         self.pub_detections = self.create_publisher(Detection2DArray, "glass/detections", RESULT_QOS)
         self.pub_candidates = self.create_publisher(Detection2DArray, "glass/candidates", PAIR_QOS)
         self.pub_crops = self.create_publisher(Image, "glass/crops", PAIR_QOS)
-        self.worker = LatestWorker(self._process, self._worker_error, "detector")
+        self.worker = LatestWorker(self._process, self.worker_error, "detector")
         self.sub = self.create_subscription(Image, "camera/image_raw", self.worker.put, IMAGE_QOS)
         unknown = set(self.param("crop_classes")) - set(self.detector.class_names)
         if unknown:
@@ -36,9 +36,6 @@ class DetectorNode(GlassNode):
             self.get_logger().warning(note)
         self.get_logger().info(f"detector {self.detector.source} on {self.detector.device}, "
                                f"classes {self.detector.class_names}")
-
-    def _worker_error(self, e: BaseException) -> None:
-        self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
 
     def _process(self, msg: Image) -> None:
         try:

@@ -136,3 +136,13 @@ def test_file_source_without_loop_stops_cleanly_at_its_end(start_node, tmp_path)
     assert camera.proc.returncode == 0, camera.output()
     assert "stopping (loop is false)" in camera.output()
     assert "Traceback" not in camera.output()
+
+
+def test_signal_during_a_publish_still_exits_cleanly(start_node):
+    # at 120 fps the timer is often mid-publish when the signal shuts the context down
+    for i, sig in enumerate((signal.SIGINT, signal.SIGTERM, signal.SIGINT, signal.SIGTERM)):
+        camera = start_node("camera_node", {"fps": 120.0, "width": 320, "height": 240})
+        assert camera.wait_output("publishing", 60), camera.output()
+        time.sleep(0.5 + 0.13 * i)
+        assert camera.stop(sig, timeout=10) == 0, camera.output()
+        assert "Traceback" not in camera.output()
