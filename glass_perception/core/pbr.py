@@ -22,13 +22,13 @@ Mitsuba is imported only when a scene is rendered, so the pipeline itself never 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from .geometry import Box
-from .synthetic import CLASSES, VARIANTS, Scene, SceneObject, object_profile
+from .synthetic import VARIANTS, Scene, SceneObject, object_profile
 
 
 @dataclass(frozen=True)
@@ -334,7 +334,6 @@ class Recipe:
     exposure: float
     blur: int
     noise: float
-    extras: dict = field(default_factory=dict)
 
 
 def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Recipe:
@@ -435,7 +434,7 @@ def _scene_dict(mi, r: Recipe, width: int, height: int, integrator: dict, object
     return d
 
 
-def _shape_ids(mi, scene_dict: dict, width: int, height: int) -> tuple[np.ndarray, list[str]]:
+def _shape_ids(mi, scene_dict: dict) -> tuple[np.ndarray, list[str]]:
     """Per pixel, the index (into the returned names) of the first shape seen; -1 for none."""
     scene = mi.load_dict(scene_dict)
     names = [s.id() for s in scene.shapes()]
@@ -474,7 +473,7 @@ def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480,
 
     # ground truth: what each pixel sees first, then each object alone (coarse) for its visibility
     aov = {"type": "aov", "aovs": "si:shape_index"}
-    ids, names = _shape_ids(mi, _scene_dict(mi, recipe, width, height, aov), width, height)
+    ids, names = _shape_ids(mi, _scene_dict(mi, recipe, width, height, aov))
     owner = np.array([int(n[3:].split("_")[0]) if n.startswith("obj") else -1 for n in names] + [-1])
     pixel_owner = owner[ids]           # ids of -1 index the trailing -1
     coarse = max(1, min(width, height) // 120)
@@ -483,9 +482,8 @@ def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480,
         ys, xs = np.nonzero(pixel_owner == i)
         if len(xs) < 16:
             continue
-        alone, alone_names = _shape_ids(mi, _scene_dict(mi, recipe, width // coarse, height // coarse, aov,
-                                                        objects=[obj], background=False),
-                                        width // coarse, height // coarse)
+        alone, _ = _shape_ids(mi, _scene_dict(mi, recipe, width // coarse, height // coarse, aov,
+                                              objects=[obj], background=False))
         full = max(1, int((alone >= 0).sum())) * coarse * coarse
         box = Box.from_xyxy(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         objects.append(SceneObject(obj.kind, obj.variant, box, visibility=min(1.0, len(xs) / full)))
@@ -493,4 +491,4 @@ def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480,
 
 
 __all__ = ["QUALITIES", "Quality", "render_pbr_scene", "make_recipe", "lathe", "tube", "signed_volume",
-           "vessel_profile", "fill_profile", "MeshData", "CLASSES"]
+           "vessel_profile", "fill_profile", "MeshData"]
