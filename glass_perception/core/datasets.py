@@ -32,10 +32,11 @@ def scene_renderer(name: str = "fast", quality: str = "default") -> Renderer:
     if name == "fast":
         return render_scene
     if name == "pbr":
-        from .pbr import QUALITIES, render_pbr_scene
+        from .pbr import QUALITIES, load_mitsuba, render_pbr_scene
 
         if quality not in QUALITIES:
             raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
+        load_mitsuba()   # ImportError now, before any scene, where Mitsuba is not installed
 
         def render(seed, index, width=640, height=480, kinds=None):
             return render_pbr_scene(seed, index, width, height, quality, kinds=kinds)

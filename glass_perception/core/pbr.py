@@ -48,7 +48,8 @@ QUALITIES = {
 ALL_KINDS = ("cup", "beer_glass", "soju_glass", "cup", "beer_glass", "soju_glass", "bottle", "bowl")
 
 
-def _mitsuba():
+def load_mitsuba():
+    """Mitsuba in its scalar_rgb variant (ImportError where it is not installed)."""
     import mitsuba as mi
 
     if mi.variant() != "scalar_rgb":
@@ -457,7 +458,7 @@ def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480,
     if width < 32 or height < 32:
         raise ValueError("scenes need at least 32x32 pixels")
     q = QUALITIES[quality]
-    mi = _mitsuba()
+    mi = load_mitsuba()
     recipe = make_recipe(seed, index, max_objects, kinds)
     scene = mi.load_dict(_scene_dict(mi, recipe, width, height, {"type": "path", "max_depth": q.max_depth}))
     rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))[..., :3]

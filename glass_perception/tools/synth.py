@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..core.datasets import RENDERERS
+from ..core.datasets import RENDERERS, export_classification, export_detection, scene_renderer
 from ..core.pbr import QUALITIES
 
 
@@ -48,8 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..core.datasets import export_classification, export_detection, scene_renderer
-
     try:
         renderer = scene_renderer(args.renderer, args.quality)
     except ImportError as e:
