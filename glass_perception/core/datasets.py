@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from .atomic import atomic_write_text
+from .atomic import atomic_path, atomic_write_text
 from .geometry import Box, square_crop
 from .synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
 
@@ -44,44 +44,65 @@ def scene_renderer(name: str = "fast", quality: str = "default") -> Renderer:
     raise ValueError(f"renderer '{name}' is not one of {', '.join(RENDERERS)}")
 
 
+def _imwrite(path: Path, image: np.ndarray, options=()) -> None:
+    """An image file that is either whole or absent (an interrupted render leaves no torn files)."""
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), image, list(options)):
+            raise OSError(f"cannot write {path}")
+
+
 def _identity(it):
     return it
 
 
 def export_detection(root: Path, seed: int, count: int, split: str, width: int = 640, height: int = 480,
-                     progress: Progress = _identity, renderer: Renderer = render_scene) -> int:
+                     progress: Progress = _identity, renderer: Renderer = render_scene,
+                     settings: dict | None = None) -> int:
     """Render ``count`` scenes of stream ``seed`` into ``root`` as the YOLO split ``split``.
 
-    Returns the number of labelled objects written. ``data.yaml`` is (re)written to name the
-    splits present.
+    Returns the number of labelled objects in the split. ``data.yaml`` is (re)written to name the
+    splits present. Resumable: the ground truth (``truth_<split>.json``) is saved every few scenes,
+    and a second run with the same ``settings`` (how the scenes are rendered) skips the scenes it
+    holds; with other settings it raises ValueError rather than mix two kinds of scene.
     """
     root = Path(root)
     (root / "images" / split).mkdir(parents=True, exist_ok=True)
     (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-    n_objects = 0
+    settings = {"seed": int(seed), "width": int(width), "height": int(height), **(settings or {})}
+    truth_file, settings_file = root / f"truth_{split}.json", root / f"render_{split}.json"
     truth = {}
+    if truth_file.is_file():
+        previous = json.loads(settings_file.read_text()) if settings_file.is_file() else None
+        if previous != settings:
+            raise ValueError(f"{root} split '{split}' was rendered with {previous}, not {settings}: "
+                             "use another --out or --split, or delete it")
+        truth = json.loads(truth_file.read_text())
+    atomic_write_text(settings_file, json.dumps(settings))
     for i in progress(range(count)):
-        scene = renderer(seed, i, width, height)
         stem = f"s{seed}_{i:05d}"
-        cv2.imwrite(str(root / "images" / split / f"{stem}.jpg"), scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        if stem in truth and (root / "images" / split / f"{stem}.jpg").is_file():
+            continue                                   # rendered by an earlier, interrupted run
+        scene = renderer(seed, i, width, height)
+        _imwrite(root / "images" / split / f"{stem}.jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
         rows = []
         for o in scene.objects:
             cls = DETECTOR_CLASSES.index(o.detector_name)
             rows.append(f"{cls} {o.box.cx / width:.6f} {o.box.cy / height:.6f} "
                         f"{o.box.w / width:.6f} {o.box.h / height:.6f}")
-        (root / "labels" / split / f"{stem}.txt").write_text("\n".join(rows) + ("\n" if rows else ""))
+        atomic_write_text(root / "labels" / split / f"{stem}.txt", "\n".join(rows) + ("\n" if rows else ""))
         truth[stem] = [{"kind": o.kind, "variant": o.variant, "box": [o.box.cx, o.box.cy, o.box.w, o.box.h],
                         "visibility": round(o.visibility, 3)}
                        for o in scene.objects]
-        n_objects += len(rows)
-    atomic_write_text(root / f"truth_{split}.json", json.dumps(truth, indent=0))
+        if len(truth) % 10 == 0:
+            atomic_write_text(truth_file, json.dumps(truth, indent=0))
+    atomic_write_text(truth_file, json.dumps(truth, indent=0))
     splits = sorted(p.name for p in (root / "images").iterdir() if p.is_dir())
     lines = [f"path: {root.resolve()}"]
     lines += [f"{s}: images/{s}" for s in splits]
     lines.append("names:")
     lines += [f"  {i}: {name}" for i, name in enumerate(DETECTOR_CLASSES)]
     atomic_write_text(root / "data.yaml", "\n".join(lines) + "\n")
-    return n_objects
+    return sum(len(objs) for objs in truth.values())
 
 
 def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
@@ -90,6 +111,17 @@ def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
         return box
     return Box(box.cx + rng.normal(0, amount) * box.w, box.cy + rng.normal(0, amount) * box.h,
                box.w * float(np.exp(rng.normal(0, amount))), box.h * float(np.exp(rng.normal(0, amount))))
+
+
+def _cut_crops(root: Path, stem: str, image: np.ndarray, objects, rng: np.random.Generator, crop_size: int,
+               padding: float, box_jitter: float, counts: dict[str, int]) -> None:
+    """Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j>.png``."""
+    for j, (kind, box, visibility) in enumerate(objects):
+        if kind not in counts or visibility < MIN_CROP_VISIBILITY:
+            continue
+        crop = square_crop(image, jitter_box(box, rng, box_jitter), padding, crop_size)
+        _imwrite(root / kind / f"{stem}_{j}.png", crop)
+        counts[kind] += 1
 
 
 def export_classification(root: Path, seed: int, scenes: int, crop_size: int, padding: float,
@@ -106,10 +138,31 @@ def export_classification(root: Path, seed: int, scenes: int, crop_size: int, pa
     rng = np.random.default_rng([int(seed), 99991])
     for i in progress(range(scenes)):
         scene = renderer(seed, i, width, height, kinds=CLASSES)
-        for j, o in enumerate(scene.glassware()):
-            if o.visibility < MIN_CROP_VISIBILITY:
-                continue
-            crop = square_crop(scene.image, jitter_box(o.box, rng, box_jitter), padding, crop_size)
-            cv2.imwrite(str(root / o.kind / f"s{seed}_{i:05d}_{j}.png"), crop)
-            counts[o.kind] += 1
+        _cut_crops(root, f"s{seed}_{i:05d}", scene.image, [(o.kind, o.box, o.visibility) for o in scene.glassware()],
+                   rng, crop_size, padding, box_jitter, counts)
+    return counts
+
+
+def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int, padding: float,
+                         box_jitter: float = 0.05, seed: int = 0, progress: Progress = _identity) -> dict[str, int]:
+    """Classification crops from scenes ``export_detection`` already rendered (no second render).
+
+    Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it, and
+    cuts the glasses exactly as ``export_classification`` does.
+    """
+    det_root, root = Path(det_root), Path(root)
+    truth_file = det_root / f"truth_{split}.json"
+    if not truth_file.is_file():
+        raise FileNotFoundError(f"{truth_file} not found: render the split with glass-synth detect first")
+    truth = json.loads(truth_file.read_text())
+    for c in CLASSES:
+        (root / c).mkdir(parents=True, exist_ok=True)
+    counts = {c: 0 for c in CLASSES}
+    rng = np.random.default_rng([int(seed), 99992])
+    for stem in progress(sorted(truth)):
+        image = cv2.imread(str(det_root / "images" / split / f"{stem}.jpg"), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"{det_root / 'images' / split / stem}.jpg is missing or unreadable")
+        objects = [(o["kind"], Box(*o["box"]), o.get("visibility", 1.0)) for o in truth[stem]]
+        _cut_crops(root, stem, image, objects, rng, crop_size, padding, box_jitter, counts)
     return counts

@@ -1,4 +1,4 @@
-"""Where the package's own files are: shipped models, config and launch files."""
+"""Where the package's own files are: shipped models and scenes, config and launch files."""
 from __future__ import annotations
 
 import sys
@@ -8,6 +8,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MODELS_DIR = PACKAGE_DIR / "models"
 DEFAULT_DETECTOR = MODELS_DIR / "glass_yolo11n.pt"
 DEFAULT_CLASSIFIER = MODELS_DIR / "glass_mobilenet_v2.safetensors"
+#: path-traced scenes with ground truth: the camera node's ``synthetic`` source
+DEFAULT_SCENES = PACKAGE_DIR / "data" / "scenes"
 
 
 def share_dir() -> Path:

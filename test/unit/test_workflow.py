@@ -57,3 +57,47 @@ def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
     if code == 0:   # a connected machine downloaded the weights: that is the real path working
         return
     assert code == 2 and "--init scratch" in err
+
+
+def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
+    """`glass-synth crops` cuts the glasses of scenes `detect` wrote, with the node's crop geometry."""
+    import cv2
+    import json
+
+    from glass_perception.core.geometry import Box, square_crop
+
+    assert synth.main(["detect", "--out", str(tmp_path / "det"), "--seed", "611", "--scenes", "6",
+                       "--split", "val", "--renderer", "fast"]) == 0
+    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "c"),
+                       "--box-jitter", "0"]) == 0
+    truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())
+    want = [(stem, j, o) for stem, objs in truth.items() for j, o in enumerate(objs)
+            if o["kind"] in CLASSES and o["visibility"] >= 0.6]
+    files = sorted((tmp_path / "c").glob("*/*.png"))
+    assert len(files) == len(want) > 0
+    stem, j, o = want[0]
+    image = cv2.imread(str(tmp_path / "det" / "images" / "val" / f"{stem}.jpg"))
+    crop = cv2.imread(str(tmp_path / "c" / o["kind"] / f"{stem}_{j}.png"))
+    assert (crop == square_crop(image, Box(*o["box"]), 0.1, 96)).all()
+    assert synth.main(["crops", "--from", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_detect_resumes_an_interrupted_render_and_refuses_other_settings(tmp_path):
+    import json
+
+    calls = []
+
+    def counting(seed, index, width, height, kinds=None):
+        from glass_perception.core.synthetic import render_scene
+        calls.append(index)
+        return render_scene(seed, index, width, height, kinds=kinds)
+
+    from glass_perception.core.datasets import export_detection
+
+    export_detection(tmp_path, 613, 3, "train", 160, 120, renderer=counting, settings={"renderer": "t"})
+    export_detection(tmp_path, 613, 5, "train", 160, 120, renderer=counting, settings={"renderer": "t"})
+    assert calls == [0, 1, 2, 3, 4]                     # the second run only renders what is missing
+    assert len(json.loads((tmp_path / "truth_train.json").read_text())) == 5
+    import pytest
+    with pytest.raises(ValueError, match="rendered with"):
+        export_detection(tmp_path, 613, 5, "train", 320, 240, renderer=counting, settings={"renderer": "t"})
