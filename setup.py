@@ -8,7 +8,8 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
-    package_data={package_name: ["models/*.pt", "models/*.safetensors", "models/*.json", "models/*.md"]},
+    package_data={package_name: ["models/*.pt", "models/*.safetensors", "models/*.json", "models/*.md",
+                                "data/scenes/*.jpg", "data/scenes/*.json", "data/scenes/*.md"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
@@ -31,10 +32,13 @@ setup(
             # tools
             "glass-pipeline = glass_perception.tools.pipeline:main",
             "glass-echo = glass_perception.tools.echo:main",
+            "glass-fuzz = glass_perception.tools.fuzz:main",
+            "glass-soak = glass_perception.tools.soak:main",
             "glass-synth = glass_perception.tools.synth:main",
             "glass-train = glass_perception.tools.train:main",
             "glass-evaluate = glass_perception.tools.evaluate:main",
             "glass-train-detector = glass_perception.tools.train_detector:main",
+            "glass-export-detector = glass_perception.tools.export_detector:main",
             "glass-compare-models = glass_perception.tools.compare_models:main",
         ],
     },

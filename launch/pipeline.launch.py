@@ -48,7 +48,8 @@ def _nodes(context):
 def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("source", default_value="",
-                              description="camera source: synthetic, 0, /dev/video0, a video, a folder or a glob"),
+                              description="camera source: synthetic (shipped path-traced scenes), synthetic:fast, "
+                                          "0, /dev/video0, a video, a folder or a glob"),
         DeclareLaunchArgument("params_file", default_value="",
                               description="parameters YAML (default: the package's config/params.yaml)"),
         DeclareLaunchArgument("device", default_value="", description="cpu, cuda or cuda:N for both models"),

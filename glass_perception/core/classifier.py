@@ -139,10 +139,35 @@ def _head(kind: str, features: int, num_classes: int) -> nn.Module:
     raise ValueError(f"unknown head {kind}")
 
 
+HEAD_MODULE = {"mobilenet_v2": "classifier", "resnet50": "fc", "vgg16": "classifier"}
+# a tensor only that architecture has: tells which network a checkpoint's weights belong to
+SIGNATURE = {"mobilenet_v2": "features.18.0.weight", "resnet50": "layer4.2.conv3.weight", "vgg16": "features.28.weight"}
+
+
 def backbone_parameters(model: nn.Module, architecture: str):
     """The parameters that a frozen-backbone training leaves alone."""
-    head = {"mobilenet_v2": "classifier", "resnet50": "fc", "vgg16": "classifier"}[architecture]
+    head = HEAD_MODULE[architecture]
     return [p for name, p in model.named_parameters() if not name.startswith(head + ".")]
+
+
+def _misfit(state: dict, expected: dict, meta: ClassifierMeta) -> str | None:
+    """Why the tensors in ``state`` do not fit the network that ``meta`` describes, in a few words (None: they fit)."""
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if not (missing or unexpected or mismatched):
+        return None
+    actual = [a for a, key in SIGNATURE.items() if key in state]
+    if actual and meta.architecture not in actual:
+        return f"the weights are a {actual[0]}, the JSON says {meta.architecture}"
+    out = [k for k in expected if k.startswith(HEAD_MODULE[meta.architecture] + ".") and k.endswith(".weight")][-1]
+    if out in mismatched:
+        return f"the head has {state[out].shape[0]} outputs, the JSON lists {len(meta.class_names)} class_names"
+    if mismatched:
+        k = mismatched[0]
+        return f"{k} is {tuple(state[k].shape)} in the weights, {tuple(expected[k].shape)} in the model"
+    return (f"{len(missing)} tensors missing{f' ({missing[0]}, ...)' if missing else ''}, "
+            f"{len(unexpected)} unexpected{f' ({unexpected[0]}, ...)' if unexpected else ''}")
 
 
 def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
@@ -184,13 +209,12 @@ def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, C
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise ModelLoadError(f"{weights}: not a readable safetensors file ({e})") from e
     model = build_model(meta.architecture, len(meta.class_names), meta.head)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()
-        raise ModelLoadError(f"{weights}: weights do not fit a {meta.architecture} with a {meta.head} head "
-                             f"and {len(meta.class_names)} classes ({first[1].strip() if len(first) > 1 else first[0]})"
-                             ) from e
+    reason = _misfit(state, model.state_dict(), meta)
+    if reason:
+        raise ModelLoadError(f"{weights}: weights do not fit a {meta.architecture} with a {meta.head} head and "
+                             f"{len(meta.class_names)} classes as {meta_path.name} says: {reason}; use the .json "
+                             "written with these weights (glass-train writes both)")
+    model.load_state_dict(state, strict=True)
     model.eval()
     return model.to(device), meta
 

@@ -1,8 +1,9 @@
-"""Building and reading vision_msgs / std_msgs messages. Message classes only: no rclpy."""
+"""Building and reading vision_msgs / std_msgs / diagnostic_msgs messages. Message classes only: no rclpy."""
 from __future__ import annotations
 
 import math
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, LabelInfo, ObjectHypothesis,
                              ObjectHypothesisWithPose, VisionClass)
@@ -90,3 +91,11 @@ def format_detections(msg, title: str = "") -> str:
                      f"box centre ({b.center.position.x:.0f}, {b.center.position.y:.0f}) "
                      f"size {b.size_x:.0f}x{b.size_y:.0f}")
     return "\n".join(lines)
+
+
+def diagnostic_array(header, name: str, hardware_id: str, report) -> DiagnosticArray:
+    """One node's health (a core.monitor.Report) as the DiagnosticArray that rqt and aggregators read."""
+    status = DiagnosticStatus(level=bytes([report.level]), name=name, message=report.message,
+                              hardware_id=hardware_id)
+    status.values = [KeyValue(key=k, value=v) for k, v in report.values]
+    return DiagnosticArray(header=header, status=[status])

@@ -24,8 +24,12 @@ def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) 
     """A copy of ``image`` (BGR) with each box, its label and score; fragile ones in warning colour."""
     out = image.copy()
     scale = max(0.4, min(1.0, out.shape[0] / 800.0))
+    h, w = out.shape[:2]
     for a in annotations:
-        x0, y0, x1, y1 = (int(round(v)) for v in a.box.xyxy())
+        # clipped to one image size around the frame: what shows is the same, and the corners stay
+        # within the int32 range OpenCV draws with (a finite box may still be 1e300 pixels wide)
+        x0, y0, x1, y1 = (int(round(min(max(v, -size), 2 * size)))
+                          for v, size in zip(a.box.xyxy(), (w, h, w, h)))
         color = FRAGILE_BGR if a.fragile else SAFE_BGR
         cv2.rectangle(out, (x0, y0), (x1, y1), color, line_width)
         text = f"{'FRAGILE ' if a.fragile else ''}{a.label} {a.score:.2f}"

@@ -53,14 +53,16 @@ def _string_list(v):
 
 
 CAMERA = [
-    Param("source", "synthetic", "synthetic (the built-in scene generator), a V4L2 device (0 or /dev/video0), "
-          "a video file, an image folder or a glob", read_only=True, check=_non_empty),
+    Param("source", "synthetic", "synthetic (the path-traced scenes shipped with the package), synthetic:fast "
+          "(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), a V4L2 device "
+          "(0 or /dev/video0), a video file, an image folder or a glob", read_only=True, check=_non_empty),
     Param("fps", 10.0, "frames per second published", 0.1, 120.0),
     Param("width", 640, "published width in pixels; frames of another size are resized", 64, 4096, read_only=True),
     Param("height", 480, "published height in pixels", 64, 4096, read_only=True),
     Param("frame_id", "camera_optical_frame", "frame_id of the published headers", check=_non_empty),
+    Param("enabled", True, "publish frames; false pauses the camera with its source kept open"),
     Param("loop", True, "restart a video file or image folder at its end (else the node stops cleanly)"),
-    Param("seed", 7, "seed of the synthetic scene stream (the models were never trained on seed 7)",
+    Param("seed", 7, "seed of the synthetic:fast scene stream (the models were never trained on seed 7)",
           0, 2 ** 31 - 1, read_only=True),
     Param("retry_initial_s", 0.5, "first wait before reopening a failed source (doubles each time)", 0.05, 60.0),
     Param("retry_max_s", 10.0, "longest wait between reopen attempts", 0.1, 600.0),
@@ -95,5 +97,24 @@ OVERLAY = [
     Param("image_cache_size", 30, "camera frames kept while their classifications are on the way", 1, 300),
     Param("line_width", 2, "box outline width in pixels", 1, 10),
 ]
+
+
+def _health(input_name: str) -> list[Param]:
+    return [
+        Param("diagnostics_period", 1.0, "seconds between health reports on /diagnostics", 0.1, 60.0,
+              read_only=True),
+        Param("stale_after_s", 5.0, f"seconds without {input_name} before the health report warns",
+              0.5, 3600.0),
+    ]
+
+
+CAMERA += [Param("diagnostics_period", 1.0, "seconds between health reports on /diagnostics", 0.1, 60.0,
+                 read_only=True),
+           Param("open_timeout_s", 5.0, "at start-up, how long to keep trying to open the source before "
+                 "exiting with an error (a source lost later is reopened with backoff for ever)", 0.0, 600.0,
+                 read_only=True)]
+DETECTOR += _health("camera/image_raw")
+CLASSIFIER += _health("glass/candidates")
+OVERLAY += _health("glass/classifications")
 
 NODES = {"camera_node": CAMERA, "detector_node": DETECTOR, "classifier_node": CLASSIFIER, "overlay_node": OVERLAY}

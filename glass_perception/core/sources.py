@@ -1,5 +1,10 @@
 """Frame sources for the camera node: synthetic scenes, V4L2 devices, video files, image folders.
 
+``synthetic`` plays the path-traced scenes shipped with the package (with their ground truth),
+``synthetic:fast`` draws an endless stream from the 2.5-D generator (seeded), and
+``synthetic:DIR`` plays any scene set that ``glass-synth detect`` rendered (``DIR`` holds the
+images and ``truth.json``, or is ``OUT/images/SPLIT`` with ``OUT/truth_SPLIT.json``).
+
 ``open_source`` returns an object whose ``read()`` gives ``Frame`` or raises:
 ``EndOfSource`` when a file source is exhausted (and not looping), ``SourceError`` when a device or
 file fails (the node reopens it with backoff). No ROS here.
@@ -7,6 +12,7 @@ file fails (the node reopens it with backoff). No ROS here.
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .geometry import Box
+from .paths import DEFAULT_SCENES
 from .synthetic import SceneObject, render_scene
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -25,6 +33,10 @@ class SourceError(RuntimeError):
 
 class EndOfSource(Exception):
     pass
+
+
+class BadFrame(Exception):
+    """One frame could not be decoded (a corrupt file in a folder): skip it, the source is fine."""
 
 
 @dataclass
@@ -59,6 +71,56 @@ class SyntheticSource:
         pass
 
 
+class _Playlist:
+    """Steps through ``len(items)`` things in order, from ``self.index``, looping if ``self.loop``."""
+
+    def _next_index(self, n: int) -> int:
+        if self.index >= n:
+            if not self.loop:
+                raise EndOfSource(f"end of {self.label}")
+            self.index = 0
+        self.index += 1
+        return self.index - 1
+
+
+class SceneSetSource(_Playlist):
+    """Rendered scenes and their ground truth, played in order (looping unless told not to)."""
+
+    kind = "scenes"
+
+    def __init__(self, folder: Path, width: int, height: int, loop: bool):
+        folder = Path(folder)
+        truth_file = folder / "truth.json"
+        if not truth_file.is_file():                       # glass-synth detect's layout: OUT/images/SPLIT
+            truth_file = folder.parent.parent / f"truth_{folder.name}.json"
+        if not truth_file.is_file():
+            raise SourceError(f"scene set {folder}: no truth.json (render one with glass-synth detect)")
+        try:
+            truth = json.loads(truth_file.read_text())
+        except (OSError, ValueError) as e:
+            raise SourceError(f"scene set {truth_file}: {e}") from e
+        self.scenes = [(folder / f"{stem}.jpg", objs) for stem, objs in sorted(truth.items())
+                       if (folder / f"{stem}.jpg").is_file()]
+        if not self.scenes:
+            raise SourceError(f"scene set {folder}: none of the images listed in {truth_file.name} are there")
+        self.width, self.height, self.loop, self.label = width, height, loop, str(folder)
+        self.index = 0
+
+    def read(self) -> Frame:
+        path, objs = self.scenes[self._next_index(len(self.scenes))]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise SourceError(f"cannot read scene {path}")
+        sx, sy = (self.width / img.shape[1], self.height / img.shape[0]) if self.width and self.height else (1, 1)
+        truth = [SceneObject(o["kind"], o.get("variant", ""),
+                             Box(o["box"][0] * sx, o["box"][1] * sy, o["box"][2] * sx, o["box"][3] * sy),
+                             o.get("visibility", 1.0)) for o in objs]
+        return Frame(_fit(img, self.width, self.height), truth)
+
+    def close(self):
+        pass
+
+
 class CaptureSource:
     """A V4L2 device or a video file through OpenCV."""
 
@@ -88,7 +150,7 @@ class CaptureSource:
         self.cap.release()
 
 
-class FolderSource:
+class FolderSource(_Playlist):
     kind = "images"
 
     def __init__(self, files: list[str], width: int, height: int, loop: bool, label: str):
@@ -98,15 +160,17 @@ class FolderSource:
         self.index = 0
 
     def read(self) -> Frame:
-        if self.index >= len(self.files):
-            if not self.loop:
-                raise EndOfSource(f"end of {self.label}")
-            self.index = 0
-        path = self.files[self.index]
-        self.index += 1
+        i = self._next_index(len(self.files))
+        path = self.files[i]
         img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if img is None:
-            raise SourceError(f"cannot read image {path}")
+            if not os.path.exists(path):
+                raise SourceError(f"image {path} is gone")      # the folder vanished: reopen it
+            del self.files[i]                                   # corrupt: skip it from now on
+            self.index = i
+            if not self.files:
+                raise SourceError(f"no readable images left in {self.label}")
+            raise BadFrame(f"cannot decode image {path}")
         if img.dtype != np.uint8:
             img = (img / 256).astype(np.uint8)
         return Frame(_fit(img, self.width, self.height))
@@ -119,7 +183,11 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
     """Open what the camera node's ``source`` parameter names; raise SourceError if it cannot."""
     spec = spec.strip()
     if spec == "synthetic":
+        return SceneSetSource(DEFAULT_SCENES, width, height, loop)
+    if spec == "synthetic:fast":
         return SyntheticSource(seed, width, height)
+    if spec.startswith("synthetic:"):
+        return SceneSetSource(Path(os.path.expanduser(spec[len("synthetic:"):])), width, height, loop)
     if spec.isdigit():
         return CaptureSource(int(spec), width, height, loop, is_device=True)
     if spec.startswith("/dev/video"):
@@ -137,4 +205,4 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
         if p.suffix.lower() in IMAGE_EXTENSIONS:
             return FolderSource([str(p)], width, height, loop, str(p))
         return CaptureSource(p, width, height, loop, is_device=False)
-    raise SourceError(f"source '{spec}' is not 'synthetic', a device, a video file, an image folder or a glob")
+    raise SourceError(f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, an image folder or a glob")

@@ -1,13 +1,16 @@
 """classifier_node: glass/candidates + glass/crops -> glass/classifications, glass/fragile, glass/label_info.
 
-Candidates and crops are paired by exact stamp in a bounded cache; all crops of a frame are
-classified in one batch. A frame with no candidates is answered at once with an empty message.
+Candidates and crops are paired by exact stamp in a bounded cache; the crops of a frame are
+classified in batches of up to PREDICT_CHUNK. A frame with no candidates is answered at once with an
+empty message; one with more than MAX_CANDIDATES is rejected.
 """
 from __future__ import annotations
 
 import sys
 import threading
+import time
 
+import numpy as np
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
@@ -19,7 +22,15 @@ from ..core.image_codec import ImageError, image_to_bgr
 from ..core.labels import label_batch
 from ..core.latest import LatestWorker
 from ..core.pairing import StampPairer
+from ..core.params import NODES
 from .common import LATCHED_QOS, PAIR_QOS, RESULT_QOS, GlassNode, StartupError, run
+
+
+# A frame with more candidates than the detector can send (its max_det range) is refused: a 16 KB
+# image of 1-pixel crops with 16384 candidates would otherwise take tens of GB in one forward pass.
+MAX_CANDIDATES = int(next(p.high for p in NODES["detector_node"] if p.name == "max_det"))
+# Crops go through the model this many at a time, so memory stays bounded however many there are.
+PREDICT_CHUNK = 32
 
 
 class ClassifierNode(GlassNode):
@@ -38,9 +49,11 @@ class ClassifierNode(GlassNode):
         self.on_change(lambda name, _v: self._publish_label_info() if name == "fragile_threshold" else None)
         self.lock = threading.Lock()
         self.pairer = StampPairer(self.param("pair_cache_size"))
+        self.empty_frames = 0                   # frames without candidates, answered in the callback
         self.worker = LatestWorker(self._classify, self.worker_error, "classifier")
-        self.create_subscription(Detection2DArray, "glass/candidates", self._on_candidates, PAIR_QOS)
+        sub = self.create_subscription(Detection2DArray, "glass/candidates", self._on_candidates, PAIR_QOS)
         self.create_subscription(Image, "glass/crops", self._on_crops, PAIR_QOS)
+        self.start_health(sub.topic_name, f"{self.classifier.path.name} on {self.classifier.device}")
         self.get_logger().info(f"classifier {self.classifier.path} ({self.classifier.meta.architecture}, "
                                f"classes {names}) on {self.classifier.device}")
 
@@ -59,9 +72,22 @@ class ClassifierNode(GlassNode):
         self.pub_info.publish(messages.label_info(header, self.classifier.class_names,
                                                   self.param("fragile_threshold")))
 
+    def health_extra(self) -> dict[str, str]:
+        self.monitor.set_count("received", self.worker.received + self.empty_frames)
+        self.monitor.set_count("dropped", self.worker.dropped)
+        with self.lock:
+            return {"unpaired_evicted": str(self.pairer.evicted), "waiting_for_partner": str(len(self.pairer))}
+
     def _on_candidates(self, msg: Detection2DArray) -> None:
         if not msg.detections:
-            self.worker.put((msg, None))        # nothing to pair: answer the frame with an empty message
+            # nothing to pair or classify: answered here, so it never waits in the worker's slot, where
+            # an older frame whose crops came in just after would replace it (latest wins by arrival)
+            started = time.monotonic()
+            empty = messages.detection_array(msg.header, [])
+            self.pub_classes.publish(empty)
+            self.pub_fragile.publish(empty)
+            self.empty_frames += 1
+            self.record(msg.header, started)
             return
         self._add(messages.stamp_key(msg.header), 0, msg)
 
@@ -75,21 +101,20 @@ class ClassifierNode(GlassNode):
             self.worker.put(pair)
 
     def _classify(self, pair) -> None:
+        started = time.monotonic()
         candidates, crops_msg = pair
         header = candidates.header
-        if crops_msg is None:
-            empty = messages.detection_array(header, [])
-            self.pub_classes.publish(empty)
-            self.pub_fragile.publish(empty)
-            return
         try:
+            if len(candidates.detections) > MAX_CANDIDATES:
+                raise ValueError(f"{len(candidates.detections)} candidates, more than the {MAX_CANDIDATES} "
+                                 "a detector sends at most")
             boxes = [messages.box_of(d) for d in candidates.detections]
             crops = unstack_crops(image_to_bgr(crops_msg), len(candidates.detections))
         except (ImageError, ValueError) as e:
-            self.get_logger().error(f"rejected frame {header.stamp.sec}.{header.stamp.nanosec:09d}: {e}",
-                                    throttle_duration_sec=2.0)
+            self.reject(f"rejected frame {header.stamp.sec}.{header.stamp.nanosec:09d}: {e}")
             return
-        probs = self.classifier.predict(crops)
+        probs = np.concatenate([self.classifier.predict(crops[i:i + PREDICT_CHUNK])
+                                for i in range(0, len(crops), PREDICT_CHUNK)])
         labels = label_batch(probs, self.classifier.class_names, self.param("fragile_classes"),
                              self.param("fragile_threshold"))
         all_dets, fragile = [], []
@@ -100,6 +125,7 @@ class ClassifierNode(GlassNode):
                 fragile.append(d)
         self.pub_classes.publish(messages.detection_array(header, all_dets))
         self.pub_fragile.publish(messages.detection_array(header, fragile))
+        self.record(header, started)
 
     def close(self) -> None:
         self.worker.stop()

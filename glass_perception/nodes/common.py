@@ -4,15 +4,19 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from typing import Callable
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
+from ..core import messages
 from ..core.errors import ModelLoadError
+from ..core.monitor import StageMonitor
 from ..core.params import NODES, Param
 
 # Camera images: best effort, depth 1. A best-effort subscription matches both best-effort camera
@@ -27,6 +31,8 @@ SENSOR_PUB_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=H
 RESULT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
 # Crops and candidates travel as a pair and both must arrive: reliable, short history.
 PAIR_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=4)
+# Health reports: /diagnostics is absolute by convention (rqt_robot_monitor and the aggregator read it).
+DIAGNOSTICS_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
 # Latched metadata (LabelInfo): late subscribers get the last message.
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=1,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -67,10 +73,45 @@ class GlassNode(Node):
             if reason:
                 raise StartupError(f"parameter {reason}")
         self.add_on_set_parameters_callback(self._validate_change)
+        self.monitor: StageMonitor | None = None
+
+    def start_health(self, input_name: str, hardware_id: str) -> None:
+        """Count and time this node's work and publish it on /diagnostics every diagnostics_period."""
+        stale = self.param("stale_after_s") if "stale_after_s" in self._specs else float("inf")
+        self.monitor = StageMonitor(input_name, stale)
+        self._health_id = hardware_id
+        self._health_pub = self.create_publisher(DiagnosticArray, "/diagnostics", DIAGNOSTICS_QOS)
+        self._health_timer = self.create_timer(self.param("diagnostics_period"), self._publish_health)
+        self.on_change(lambda name, v: setattr(self.monitor, "stale_after_s", v) if name == "stale_after_s" else None)
+
+    def health_extra(self) -> dict[str, str]:
+        """Node-specific values for the health report; also where a node copies in outside counters."""
+        return {}
+
+    def _publish_health(self) -> None:
+        report = self.monitor.report(self.health_extra())
+        header = messages.Header()
+        header.stamp = self.get_clock().now().to_msg()
+        self._health_pub.publish(messages.diagnostic_array(
+            header, f"glass_perception: {self.get_fully_qualified_name()}", self._health_id, report))
+
+    def record(self, header, started: float) -> None:
+        """One item done: its work time (since ``started``, monotonic) and its stamp's age now."""
+        now = self.get_clock().now().nanoseconds * 1e-9
+        self.monitor.count("processed")
+        self.monitor.timing(time.monotonic() - started, now - messages.stamp_seconds(header))
+
+    def reject(self, text: str) -> None:
+        """A malformed message: counted, logged (throttled so a flood cannot drown the log)."""
+        if self.monitor is not None:
+            self.monitor.count("rejected")
+        self.get_logger().warning(text, throttle_duration_sec=2.0)
 
     def worker_error(self, e: BaseException) -> None:
         """A frame a LatestWorker could not process: logged (throttled), the next one goes on."""
         if rclpy.ok():   # after shutdown, a publish that fails is no fault of the frame
+            if self.monitor is not None:
+                self.monitor.count("errors")
             self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
 
     def param(self, name: str):
@@ -111,7 +152,10 @@ def fastdds_transport_note() -> str | None:
 
 
 def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
-    """Start a node, spin until Ctrl-C / SIGTERM, and exit 0; a start-up fault exits 1 with one line."""
+    """Start a node, spin until Ctrl-C / SIGTERM, and exit 0; a start-up fault exits 1 with one line.
+
+    The process ends here (os._exit), without Python's slow interpreter teardown.
+    """
     # rclpy's default signal handlers turn SIGINT and SIGTERM into a clean shutdown of spin();
     # give them Python's defaults to chain to, not the import-time handlers of nodes/__init__.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -124,6 +168,8 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except SystemExit as e:    # a node that is done (a file source at its end without loop)
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except (StartupError, ModelLoadError, ValueError) as e:
         print(f"[{name}] error: {e}", file=sys.stderr, flush=True)
         code = 1
@@ -138,4 +184,8 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
                 close()
             node.destroy_node()
         rclpy.try_shutdown()
-    return code
+    # Everything the node owns is closed now. Python's own teardown of torch and Ultralytics
+    # takes another 1-2 s on a busy CPU, which would break the 2 s stop a supervisor expects.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

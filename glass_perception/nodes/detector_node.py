@@ -6,6 +6,7 @@ model is busy replaces the one waiting, so latency does not grow with load.
 from __future__ import annotations
 
 import sys
+import time
 
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
@@ -25,24 +26,31 @@ class DetectorNode(GlassNode):
         self.pub_detections = self.create_publisher(Detection2DArray, "glass/detections", RESULT_QOS)
         self.pub_candidates = self.create_publisher(Detection2DArray, "glass/candidates", PAIR_QOS)
         self.pub_crops = self.create_publisher(Image, "glass/crops", PAIR_QOS)
+        self.crops_sent = 0
         self.worker = LatestWorker(self._process, self.worker_error, "detector")
         self.sub = self.create_subscription(Image, "camera/image_raw", self.worker.put, IMAGE_QOS)
+        self.start_health(self.sub.topic_name, f"{self.detector.source} on {self.detector.device}")
         unknown = set(self.param("crop_classes")) - set(self.detector.class_names)
         if unknown:
             self.get_logger().warning(f"crop_classes {sorted(unknown)} are not classes of the detector "
                                       f"({', '.join(self.detector.class_names)}); they will never be cropped")
-        note = fastdds_transport_note()
-        if note:
-            self.get_logger().warning(note)
+        for note in [*self.detector.notes, fastdds_transport_note()]:
+            if note:
+                self.get_logger().warning(note)
         self.get_logger().info(f"detector {self.detector.source} on {self.detector.device}, "
-                               f"classes {self.detector.class_names}")
+                               f"imgsz {self.detector.imgsz}, classes {self.detector.class_names}")
+
+    def health_extra(self) -> dict[str, str]:
+        self.monitor.set_count("received", self.worker.received)
+        self.monitor.set_count("dropped", self.worker.dropped)
+        return {"crops_sent": str(self.crops_sent)}
 
     def _process(self, msg: Image) -> None:
+        started = time.monotonic()
         try:
             bgr = image_to_bgr(msg)
         except ImageError as e:
-            self.get_logger().warning(f"rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}",
-                                      throttle_duration_sec=2.0)
+            self.reject(f"rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}")
             return
         found = self.detector.detect(bgr, self.param("conf"), self.param("iou"), self.param("max_det"))
         header = msg.header
@@ -58,7 +66,9 @@ class DetectorNode(GlassNode):
             crops = Image(header=messages.copy_header(header))
             fill_image(crops, stack_crops([square_crop(bgr, d.box, padding, size) for d in chosen]), "bgr8")
             self.pub_crops.publish(crops)
+            self.crops_sent += len(chosen)
         self.pub_candidates.publish(messages.detection_array(header, candidates))
+        self.record(header, started)
 
     def close(self) -> None:
         self.worker.stop()

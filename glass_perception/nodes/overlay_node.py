@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections import OrderedDict
 
 from sensor_msgs.msg import Image
@@ -29,6 +30,7 @@ class OverlayNode(GlassNode):
         self.create_subscription(Detection2DArray, "glass/classifications",
                                  lambda m: self._on_result(0, m), RESULT_QOS)
         self.create_subscription(Detection2DArray, "glass/fragile", lambda m: self._on_result(1, m), RESULT_QOS)
+        self.start_health("glass/classifications", "overlay")
         self.get_logger().info(f"drawing results on {self.pub.topic_name} while it has subscribers")
 
     def _on_image(self, msg: Image) -> None:
@@ -39,7 +41,13 @@ class OverlayNode(GlassNode):
             while len(self.images) > self.param("image_cache_size"):
                 self.images.popitem(last=False)
 
+    def health_extra(self) -> dict[str, str]:
+        return {"subscribers": str(self.pub.get_subscription_count())}
+
     def _on_result(self, slot: int, msg: Detection2DArray) -> None:
+        started = time.monotonic()
+        if slot == 0:
+            self.monitor.count("received")
         key = messages.stamp_key(msg.header)
         with self.lock:
             pair = self.pairer.add(key, slot, msg)
@@ -55,11 +63,16 @@ class OverlayNode(GlassNode):
                 name, score = messages.best_hypothesis(d)
                 notes.append(Annotation(messages.box_of(d), name, score, d.id in fragile_ids))
         except (ImageError, ValueError) as e:
-            self.get_logger().warning(f"cannot draw frame: {e}", throttle_duration_sec=2.0)
+            self.reject(f"cannot draw frame: {e}")
             return
-        out = Image(header=messages.copy_header(image.header))
-        fill_image(out, draw(bgr, notes, self.param("line_width")), "bgr8")
-        self.pub.publish(out)
+        try:
+            out = Image(header=messages.copy_header(image.header))
+            fill_image(out, draw(bgr, notes, self.param("line_width")), "bgr8")
+            self.pub.publish(out)
+        except Exception as e:   # in a callback, an exception would end the process: count it, go on
+            self.worker_error(e)
+            return
+        self.record(image.header, started)
 
 
 def main(args=None) -> int:

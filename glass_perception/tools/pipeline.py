@@ -4,7 +4,7 @@ For machines without the `ros2` command (no ROS distro). Each node runs in its o
 the same executable, params file, namespace and overrides as launch/pipeline.launch.py gives it.
 This process also subscribes to the results: it prints glass/classifications readably, saves
 annotated frames from glass/debug_image, and at the end prints frames per second, latency from
-camera stamp to classification, and (synthetic source) how many of the generator's glasses were
+camera stamp to classification, and (synthetic sources) how many of the scenes' glasses were
 labelled correctly.
 
   glass-pipeline                                  # synthetic camera, until Ctrl-C
@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, help="camera frames per second")
     p.add_argument("--namespace", default="", help="namespace of all nodes and topics")
     p.add_argument("--frames", type=int, default=0, help="stop after this many classified frames (0: run on)")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: run on)")
+    p.add_argument("--duration", type=float, default=0.0,
+                   help="stop this many seconds after the first measured classification (0: run on)")
     p.add_argument("--warmup", type=int, default=3, help="classified frames left out of the figures")
     p.add_argument("--save-dir", type=Path, help="write annotated frames (and node logs) here")
     p.add_argument("--save-every", type=int, default=5, help="save every Nth annotated frame")
@@ -49,7 +50,51 @@ def build_parser() -> argparse.ArgumentParser:
                         "to compare the pipeline's latency with")
     p.add_argument("--start-timeout", type=float, default=180.0,
                    help="seconds to wait for the first classification before giving up")
+    p.add_argument("--memory-warmup", type=float, default=10.0,
+                   help="seconds after the first measured frame at which each node's resident memory is "
+                        "taken as its start value (models and caches settle first)")
     return p
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process in MiB (Linux /proc), None once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class MemoryLog:
+    """Each node's resident memory: its value after warm-up, at the end, and the largest seen."""
+
+    def __init__(self, warmup_s: float):
+        self.warmup_s = warmup_s
+        self.start: dict[str, float] = {}
+        self.end: dict[str, float] = {}
+        self.peak: dict[str, float] = {}
+
+    def sample(self, procs: dict, measuring_since: float | None) -> None:
+        """``measuring_since``: wall-clock time of the first measured frame (None: not yet)."""
+        settled = measuring_since is not None and time.time() - measuring_since >= self.warmup_s
+        for name, p in procs.items():
+            mb = rss_mb(p.pid)
+            if mb is None:
+                continue
+            if settled and name not in self.start:
+                self.start[name] = mb
+            self.end[name] = mb
+            self.peak[name] = max(mb, self.peak.get(name, 0.0))
+
+    def report(self) -> dict:
+        out = {}
+        for name, end in self.end.items():
+            start = self.start.get(name)
+            out[name] = {"start_mb": start, "end_mb": end, "peak_mb": self.peak[name],
+                         "growth_pct": 100.0 * (end - start) / start if start else None}
+        return out
 
 
 def node_command(name: str, params: Path, namespace: str, overrides: dict) -> list[str]:
@@ -110,8 +155,37 @@ class Monitor:
         self.tally = Tally()
         self.node.create_subscription(Detection2DArray, "glass/classifications", self._on_classes, RESULT_QOS)
         self.node.create_subscription(Detection2DArray, "camera/ground_truth", self._on_truth, RESULT_QOS)
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        from ..nodes.common import DIAGNOSTICS_QOS
+        self.health: dict[str, dict] = {}
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_health, DIAGNOSTICS_QOS)
         if args.save_dir:
             self.node.create_subscription(Image, "glass/debug_image", self._on_debug, IMAGE_QOS)
+
+    def _on_health(self, msg) -> None:
+        prefix = "/" + self.args.namespace.strip("/") if self.args.namespace.strip("/") else ""
+        for st in msg.status:
+            node = st.name.rsplit("/", 1)[-1]
+            if st.name.startswith("glass_perception: ") and st.name[len("glass_perception: "):].rsplit("/", 1)[0] == prefix:
+                self.health[node] = {"level": st.level[0], "message": st.message,
+                                     **{kv.key: kv.value for kv in st.values}}
+
+    def pause_camera(self, timeout: float = 5.0) -> bool:
+        """Set the camera's ``enabled`` to false, so the last counts of every node add up."""
+        from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+        from rcl_interfaces.srv import SetParameters
+
+        client = self.node.create_client(SetParameters, "camera_node/set_parameters")
+        if not client.wait_for_service(timeout_sec=timeout):
+            return False
+        value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
+        future = client.call_async(SetParameters.Request(parameters=[Parameter(name="enabled", value=value)]))
+        end = time.monotonic() + timeout
+        import rclpy
+        while not future.done() and time.monotonic() < end:
+            rclpy.spin_once(self.node, timeout_sec=0.1)
+        return future.done() and future.result().results[0].successful
 
     def _on_truth(self, msg) -> None:
         from ..core import messages
@@ -172,11 +246,12 @@ class Monitor:
                            "wrong_label": self.tally.wrong, "missed": self.tally.missed,
                            "accuracy": self.tally.accuracy if self.tally.total else None, "per_class": per_class},
             "annotated_frames": [str(p) for p in self.saved],
+            "health": self.health,
         }
 
 
 def bare_baseline(params: Path, args, frames: int) -> dict:
-    """Detector + crops + classifier called directly, no ROS, on synthetic frames: the floor for latency."""
+    """Detector + crops + classifier called directly, no ROS, on the camera's frames: the floor for latency."""
     import yaml
 
     from ..core.classifier import GlassClassifier
@@ -184,23 +259,29 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     from ..core.geometry import square_crop
     from ..core.paths import DEFAULT_CLASSIFIER
     from ..core.scoring import percentiles
-    from ..core.synthetic import render_scene
+    from ..core.sources import open_source
 
     cfg = yaml.safe_load(params.read_text())
-    det_p = next(v["ros__parameters"] for k, v in cfg.items() if k.endswith("detector_node"))
-    clf_p = next(v["ros__parameters"] for k, v in cfg.items() if k.endswith("classifier_node"))
+
+    def node_params(name):
+        return next(v["ros__parameters"] for k, v in cfg.items() if k.endswith(name))
+    cam_p, det_p, clf_p = node_params("camera_node"), node_params("detector_node"), node_params("classifier_node")
+    source_spec = args.source or cam_p.get("source", "synthetic")
+    if not source_spec.startswith("synthetic"):
+        source_spec = "synthetic"     # a live camera cannot be shared; time on the shipped scenes instead
+    source = open_source(source_spec, cam_p.get("width", 640), cam_p.get("height", 480), cam_p.get("seed", 7))
     det = Detector(args.detector_model or det_p["model"], args.device or det_p["device"], det_p["imgsz"])
     clf = GlassClassifier(args.classifier_model or clf_p["model"] or DEFAULT_CLASSIFIER, args.device or clf_p["device"])
     times = []
     for i in range(frames + 2):
-        image = render_scene(7, 1000 + i).image
+        image = source.read().image
         t0 = time.perf_counter()
         found = [d for d in det.detect(image, det_p["conf"], det_p["iou"], det_p["max_det"])
                  if d.class_name in det_p["crop_classes"]]
         clf.predict([square_crop(image, d.box, det_p["crop_padding"], det_p["crop_size"]) for d in found])
         if i >= 2:   # the first calls warm up caches
             times.append((time.perf_counter() - t0) * 1000.0)
-    return {"frames": frames, "latency_ms": percentiles(times)}
+    return {"frames": frames, "source": source_spec, "latency_ms": percentiles(times)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,9 +324,14 @@ def main(argv: list[str] | None = None) -> int:
 
     code = 0
     started = time.monotonic()
+    memory = MemoryLog(args.memory_warmup)
+    next_sample = 0.0
     try:
         while stop["why"] is None:
             rclpy.spin_once(monitor.node, timeout_sec=0.1)
+            if time.monotonic() >= next_sample:
+                memory.sample(procs, monitor.first_time)
+                next_sample = time.monotonic() + 1.0
             dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
             if dead:
                 for n, rc in dead.items():
@@ -255,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if args.frames and monitor.classified >= args.frames + args.warmup:
                 break
-            if args.duration and time.monotonic() - started >= args.duration:
+            if args.duration and monitor.first_time is not None and time.time() - monitor.first_time >= args.duration:
                 break
             if monitor.classified == 0 and time.monotonic() - started > args.start_timeout:
                 print(f"glass-pipeline: no classification within {args.start_timeout:.0f} s; see {log_dir}",
@@ -263,6 +349,12 @@ def main(argv: list[str] | None = None) -> int:
                 code = 1
                 break
     finally:
+        # Pause the camera first and let every node finish and report once more on /diagnostics,
+        # so the frame counts at the end add up.
+        if code == 0 and stop["why"] is None and monitor.pause_camera():
+            drain_end = time.monotonic() + 2.5
+            while time.monotonic() < drain_end:
+                rclpy.spin_once(monitor.node, timeout_sec=0.1)
         for p in procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -280,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         report = monitor.report()
         report["node_exit_codes"] = {n: p.returncode for n, p in procs.items()}
         report["bare_models"] = baseline
+        report["memory"] = memory.report()
+        report["frames"] = frame_accounting(report["health"], monitor.classified)
         monitor.node.destroy_node()
         rclpy.try_shutdown()
     print_summary(report)
@@ -287,6 +381,29 @@ def main(argv: list[str] | None = None) -> int:
         from ..core.atomic import atomic_write_text
         atomic_write_text(args.report, json.dumps(report, indent=2))
     return code
+
+
+def frame_accounting(health: dict, classified: int) -> dict:
+    """Where every camera frame went, from the nodes' last /diagnostics reports."""
+    def n(node, key):
+        try:
+            return int(health[node][key])
+        except (KeyError, ValueError):
+            return None
+
+    cam, det, clf = n("camera_node", "processed"), n("detector_node", "received"), n("classifier_node", "received")
+    return {
+        "camera_published": cam,
+        "detector_received": det,
+        "not_delivered_best_effort": (cam - det) if cam is not None and det is not None else None,
+        "detector_dropped_stale": n("detector_node", "dropped"),
+        "detector_rejected": n("detector_node", "rejected") or 0,
+        "detector_processed": n("detector_node", "processed"),
+        "classifier_received": clf,
+        "classifier_dropped_stale": n("classifier_node", "dropped"),
+        "classifier_processed": n("classifier_node", "processed"),
+        "classifications_received_here": classified,
+    }
 
 
 def print_summary(r: dict) -> None:
@@ -309,6 +426,22 @@ def print_summary(r: dict) -> None:
             print(f"  {k:<11} {v['correct']}/{v['total']}")
     if r["annotated_frames"]:
         print(f"annotated frames: {len(r['annotated_frames'])} in {Path(r['annotated_frames'][0]).parent}")
+    f = r.get("frames") or {}
+    if f.get("camera_published") is not None:
+        print(f"frames: camera published {f['camera_published']}; detector received {f['detector_received']} "
+              f"({f['not_delivered_best_effort']} not delivered, best effort), dropped {f['detector_dropped_stale']} "
+              f"stale, rejected {f['detector_rejected']}, processed {f['detector_processed']}; classifier "
+              f"received {f['classifier_received']}, dropped {f['classifier_dropped_stale']} stale, processed "
+              f"{f['classifier_processed']}; {f['classifications_received_here']} classifications reached this monitor")
+    for name, h in sorted(r.get("health", {}).items()):
+        if "processing_ms_p95" in h:
+            print(f"  {name:<16} processing p50 {h.get('processing_ms_p50')} ms, p95 {h.get('processing_ms_p95')} ms; "
+                  f"latency at its output p95 {h.get('latency_ms_p95', '-')} ms (last period)")
+    for name, m in sorted(r.get("memory", {}).items()):
+        growth = f"{m['growth_pct']:+.1f}%" if m["growth_pct"] is not None else "n/a (run shorter than warm-up)"
+        start = f"{m['start_mb']:.0f}" if m["start_mb"] is not None else "-"
+        print(f"  {name:<16} resident memory start {start} MiB, end {m['end_mb']:.0f} MiB, "
+              f"peak {m['peak_mb']:.0f} MiB, growth {growth}")
     print(f"node exit codes: {r['node_exit_codes']}")
 
 

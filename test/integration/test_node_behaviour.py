@@ -90,18 +90,74 @@ def test_parameters_refuse_invalid_values_and_keep_old(start_node, ros_node):
     assert detector.stop() == 0
 
 
-@pytest.mark.parametrize("node,params,needle", [
+def _bad_model(tmp_path, name: str) -> str:
+    """Write the faulty model file ``name`` into tmp_path; return its path."""
+    import json
+    import pickle
+    import shutil
+
+    import torch
+
+    from glass_perception.core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
+
+    path = tmp_path / name
+    meta = json.loads(DEFAULT_CLASSIFIER.with_suffix(".json").read_text())
+    if name == "empty.pt":
+        path.write_bytes(b"")
+    elif name == "state_dict.pt":                  # a torch state dict, not an Ultralytics checkpoint
+        torch.save({"conv.weight": torch.zeros(2, 2)}, path)
+    elif name == "classify.pt":                    # an Ultralytics classification model
+        from ultralytics import YOLO
+        YOLO("yolo11n-cls.yaml").save(path)
+    elif name == "random.pt":
+        path.write_bytes(pickle.dumps({"hello": [1, 2, 3]}))
+    elif name == "truncated.pt":
+        data = DEFAULT_DETECTOR.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif name == "garbage.onnx":
+        path.write_bytes(b"not an onnx model\n" * 20)
+    else:                                          # classifier checkpoints: the shipped weights, a faulty JSON
+        shutil.copyfile(DEFAULT_CLASSIFIER, path)
+        json_text = {"resnet50.safetensors": json.dumps({**meta, "architecture": "resnet50"}),
+                     "four.safetensors": json.dumps({**meta, "class_names": meta["class_names"] + ["mug"]}),
+                     "malformed.safetensors": json.dumps(meta)[:40],
+                     "no_json.safetensors": None, "classifier.safetensors": None}[name]
+        if json_text is not None:
+            path.with_suffix(".json").write_text(json_text)
+    return str(path)
+
+
+def _no_cuda():
+    import torch
+    return not torch.cuda.is_available()
+
+
+# params values starting with "@" name a faulty file that the test writes first; every needle must be
+# on the one error line
+@pytest.mark.parametrize("node,params,needles", [
     ("classifier_node", {"model": "/nonexistent/glass.safetensors"}, "/nonexistent/glass.safetensors"),
     ("classifier_node", {"fragile_classes": ["wine_glass"]}, "wine_glass"),
-    ("detector_node", {"model": "EMPTY"}, "empty.pt"),
+    ("classifier_node", {"model": "@resnet50.safetensors"}, ("resnet50.safetensors", "weights are a mobilenet_v2")),
+    ("classifier_node", {"model": "@four.safetensors"}, ("four.safetensors", "head has 3 outputs")),
+    ("classifier_node", {"model": "@malformed.safetensors"}, ("malformed.json", "not valid JSON")),
+    ("classifier_node", {"model": "@no_json.safetensors"}, ("no_json.json", "file not found")),
+    ("classifier_node", {"device": "tpu"}, ("'tpu'", "cpu, cuda, cuda:N")),
+    pytest.param("classifier_node", {"device": "cuda"}, ("'cuda'", "CUDA is not available", "use 'cpu'"),
+                 marks=pytest.mark.skipif(not _no_cuda(), reason="this machine has CUDA")),
+    ("detector_node", {"model": "@empty.pt"}, "empty.pt"),
+    ("detector_node", {"model": "@state_dict.pt"}, ("state_dict.pt", "cannot load detector")),
+    ("detector_node", {"model": "@classify.pt"}, ("classify.pt", "not a detection model")),
+    ("detector_node", {"model": "@random.pt"}, ("random.pt", "cannot load detector")),
+    ("detector_node", {"model": "@truncated.pt"}, ("truncated.pt", "truncated")),
+    ("detector_node", {"model": "@classifier.safetensors"}, ("classifier.safetensors", "must be a .pt or .onnx")),
+    ("detector_node", {"model": "@garbage.onnx"}, ("garbage.onnx", "not a readable ONNX model")),
     ("detector_node", {"device": "tpu"}, "tpu"),
     ("camera_node", {"source": "/nonexistent/frames/"}, "/nonexistent/frames/"),
     ("camera_node", {"fps": 1000.0}, "fps"),
 ])
-def test_startup_fault_exits_nonzero_with_one_clear_line(start_node, tmp_path, node, params, needle):
-    if params.get("model") == "EMPTY":
-        (tmp_path / "empty.pt").write_bytes(b"")
-        params = {"model": str(tmp_path / "empty.pt")}
+def test_startup_fault_exits_nonzero_with_one_clear_line(start_node, tmp_path, node, params, needles):
+    params = {k: _bad_model(tmp_path, v[1:]) if isinstance(v, str) and v.startswith("@") else v
+              for k, v in params.items()}
     proc = start_node(node, params)
     try:
         proc.proc.wait(60)
@@ -109,7 +165,10 @@ def test_startup_fault_exits_nonzero_with_one_clear_line(start_node, tmp_path, n
         pytest.fail(f"{node} did not exit on a start-up fault\n{proc.output()[-2000:]}")
     out = proc.output()
     assert proc.proc.returncode != 0
-    assert needle in out, out
+    errors = [line for line in out.splitlines() if line.startswith(f"[{node}] error:")]
+    assert len(errors) == 1, out
+    for needle in (needles,) if isinstance(needles, str) else needles:
+        assert needle in errors[0], out
     assert "Traceback" not in out, out
 
 

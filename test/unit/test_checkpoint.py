@@ -212,19 +212,19 @@ def test_weights_of_another_class_count(tmp_path):
     weights, meta_path = save_checkpoint(build_model("mobilenet_v2", 4, "dense128"),
                                          ClassifierMeta("mobilenet_v2", NAMES + ["mug"], SIZE), tmp_path / "four")
     edit_json(meta_path, class_names=NAMES)
-    expect_load_error(weights, weights, "do not fit", "3 classes")
+    expect_load_error(weights, weights, "do not fit", "3 classes", "head has 4 outputs")
 
 
 def test_weights_of_another_head(copy):
     weights, meta_path = copy
     edit_json(meta_path, head="linear")
-    expect_load_error(weights, weights, "do not fit", "linear head")
+    expect_load_error(weights, weights, "do not fit", "linear head", "missing")
 
 
 def test_weights_of_another_architecture(copy):
     weights, meta_path = copy
     edit_json(meta_path, architecture="resnet50")
-    expect_load_error(weights, weights, "do not fit a resnet50")
+    expect_load_error(weights, weights, "do not fit a resnet50", "the weights are a mobilenet_v2")
 
 
 def test_class_names_given_as_a_string_is_refused(copy):

@@ -38,7 +38,7 @@ def test_every_node_has_a_console_entry_point_that_imports():
         module, func = eps[node].split(":")
         assert callable(getattr(importlib.import_module(module), func))
     for tool in ("glass-pipeline", "glass-echo", "glass-train", "glass-synth", "glass-evaluate",
-                 "glass-train-detector", "glass-compare-models"):
+                 "glass-train-detector", "glass-export-detector", "glass-compare-models"):
         module, func = _entry_points()[tool].split(":")
         assert callable(getattr(importlib.import_module(module), func))
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from glass_perception.core.sources import EndOfSource, Frame, SourceError, open_source
+from glass_perception.core.sources import BadFrame, EndOfSource, Frame, SourceError, open_source
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME, render_scene
 
 W, H = 160, 120
@@ -56,8 +56,8 @@ def test_scene_too_small():
 
 # ---- synthetic source ----------------------------------------------------------------------------
 
-def test_synthetic_source_frames_have_truth():
-    src = open_source("synthetic", W, H, seed=11)
+def test_synthetic_fast_source_frames_have_truth():
+    src = open_source("synthetic:fast", W, H, seed=11)
     assert src.kind == "synthetic"
     for index in range(2):
         frame = src.read()
@@ -66,6 +66,35 @@ def test_synthetic_source_frames_have_truth():
         np.testing.assert_array_equal(frame.image, expected.image)
         assert frame.truth == expected.objects
     src.close()
+
+
+def test_scene_set_plays_rendered_scenes_with_truth_scaled_to_the_output(tmp_path):
+    import json
+
+    from glass_perception.core.datasets import export_detection
+
+    export_detection(tmp_path / "det", seed=612, count=3, split="val", width=320, height=240)
+    truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())
+    src = open_source(f"synthetic:{tmp_path / 'det' / 'images' / 'val'}", 640, 480, loop=False)
+    assert src.kind == "scenes"
+    for stem in sorted(truth):
+        frame = src.read()
+        assert frame.image.shape == (480, 640, 3)
+        assert [o.kind for o in frame.truth] == [o["kind"] for o in truth[stem]]
+        for o, t in zip(frame.truth, truth[stem]):
+            assert o.box.cx == pytest.approx(2 * t["box"][0]) and o.box.h == pytest.approx(2 * t["box"][3])
+    with pytest.raises(EndOfSource):
+        src.read()
+    with pytest.raises(SourceError, match="truth.json"):
+        open_source(f"synthetic:{tmp_path}", 640, 480)
+
+
+def test_the_shipped_scene_set_is_the_default_synthetic_source():
+    src = open_source("synthetic", 640, 480)
+    assert src.kind == "scenes" and len(src.scenes) >= 20
+    frame = src.read()
+    assert frame.image.shape == (480, 640, 3) and frame.truth
+    assert set(CLASSES) <= {o["kind"] for _, objs in src.scenes for o in objs}
 
 
 # ---- image folders -------------------------------------------------------------------------------
@@ -119,10 +148,22 @@ def test_frames_are_resized_and_made_bgr(tmp_path):
     assert (bgra.image == (1, 2, 3)).all()
 
 
-def test_unreadable_image_is_a_source_error(tmp_path):
-    (tmp_path / "broken.png").write_bytes(b"definitely not a png")
+def test_corrupt_image_is_skipped_and_a_vanished_one_is_a_source_error(tmp_path):
+    (tmp_path / "a_broken.png").write_bytes(b"definitely not a png")
+    cv2.imwrite(str(tmp_path / "b_good.png"), np.zeros((24, 32, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "c_good.png"), np.zeros((24, 32, 3), np.uint8))
     src = open_source(str(tmp_path), 32, 24)
-    with pytest.raises(SourceError, match="broken.png"):
+    with pytest.raises(BadFrame, match="a_broken.png"):
+        src.read()
+    assert src.read().image.shape == (24, 32, 3)          # the next frame comes
+    (tmp_path / "c_good.png").unlink()                   # the folder's contents vanish under us
+    with pytest.raises(SourceError, match="c_good.png"):
+        src.read()
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "x.png").write_bytes(b"nope")
+    src = open_source(str(only_bad), 32, 24)
+    with pytest.raises(SourceError, match="no readable images"):
         src.read()
 
 
