@@ -4,15 +4,17 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Callable
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 
 from ..core import messages
 from ..core.errors import ModelLoadError
@@ -36,6 +38,12 @@ DIAGNOSTICS_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=His
 # Latched metadata (LabelInfo): late subscribers get the last message.
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=1,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+# How often the spin loop looks at the stop flag, and how long after SIGINT/SIGTERM the process
+# is gone whatever its clean-up is doing (supervisors and launch expect a stop within 2 s).
+STOP_POLL_S = 0.1
+STOP_DEADLINE_S = 1.5
 
 
 class StartupError(RuntimeError):
@@ -154,18 +162,30 @@ def fastdds_transport_note() -> str | None:
 def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
     """Start a node, spin until Ctrl-C / SIGTERM, and exit 0; a start-up fault exits 1 with one line.
 
-    The process ends here (os._exit), without Python's slow interpreter teardown.
+    SIGINT and SIGTERM only set a flag that the spin loop checks every ``STOP_POLL_S``: nothing is
+    raised into the middle of a callback, a lock or rclpy's own bookkeeping (an asynchronous
+    KeyboardInterrupt there can leave a lock held and the shutdown hanging). A watchdog ends the
+    process ``STOP_DEADLINE_S`` after the signal whatever the clean-up is doing. The process ends
+    here (os._exit), without Python's slow interpreter teardown.
     """
-    # rclpy's default signal handlers turn SIGINT and SIGTERM into a clean shutdown of spin();
-    # give them Python's defaults to chain to, not the import-time handlers of nodes/__init__.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    rclpy.init(args=args)
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame):
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=_exit_after, args=(STOP_DEADLINE_S, 0), daemon=True).start()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     code = 0
+    executor = SingleThreadedExecutor()
     try:
         node = node_factory()
-        rclpy.spin(node)
+        executor.add_node(node)
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except SystemExit as e:    # a node that is done (a file source at its end without loop)
@@ -174,10 +194,11 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
         print(f"[{name}] error: {e}", file=sys.stderr, flush=True)
         code = 1
     except Exception:
-        # Ctrl-C / SIGTERM shut the context down while a callback was still publishing: a clean stop
+        # the context was shut down while a callback was still publishing: a clean stop
         if node is None or rclpy.ok():
             raise
     finally:
+        executor.shutdown(timeout_sec=0.5)
         if node is not None:
             close = getattr(node, "close", None)
             if close:
@@ -186,6 +207,11 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
         rclpy.try_shutdown()
     # Everything the node owns is closed now. Python's own teardown of torch and Ultralytics
     # takes another 1-2 s on a busy CPU, which would break the 2 s stop a supervisor expects.
+    _exit_after(0.0, code)
+
+
+def _exit_after(delay_s: float, code: int) -> None:
+    time.sleep(delay_s)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

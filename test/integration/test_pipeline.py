@@ -53,7 +53,9 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
         for d in c.detections:
             total += 1
             matched += max((messages.box_of(d).iou(g) for g in gt), default=0.0) >= 0.5
-    assert total >= 8 and matched / total >= 0.85, f"only {matched}/{total} boxes match the ground truth"
+    # A coordinate bug (letterbox or crop-space boxes) matches almost nothing; the detector's own
+    # precision on these scenes (about 0.85) is measured by test_shipped_models, not here.
+    assert total >= 8 and matched / total >= 0.6, f"only {matched}/{total} boxes match the ground truth"
 
     # fragile is a subset of the classified objects of the same frame
     by_stamp = {messages.stamp_key(c.header): {d.id for d in c.detections} for c in classes}
