@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "params.yaml"
 
 # 1..101: the domain IDs whose DDS ports stay below Linux's ephemeral port range
-_domain = random.Random(os.getpid() ^ time.time_ns()).randint(1, 101)
+# (GLASS_TEST_DOMAIN_ID picks one, to re-run a failure on the domain its report header names)
+_domain = int(os.environ.get("GLASS_TEST_DOMAIN_ID") or random.Random(os.getpid() ^ time.time_ns()).randint(1, 101))
 os.environ["ROS_DOMAIN_ID"] = str(_domain)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+
+
+def pytest_report_header(config):
+    return f"integration tests: ROS_DOMAIN_ID={_domain}, FASTDDS_BUILTIN_TRANSPORTS={os.environ['FASTDDS_BUILTIN_TRANSPORTS']}"
 
 
 class NodeProcess:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
@@ -11,7 +12,7 @@ from glass_perception.core.detector import Detector
 from glass_perception.core.image_codec import fill_image
 from glass_perception.core.paths import DEFAULT_DETECTOR
 from glass_perception.core.synthetic import render_scene
-from glass_perception.nodes.common import IMAGE_QOS, RESULT_QOS
+from glass_perception.nodes.common import DIAGNOSTICS_QOS, IMAGE_QOS, RESULT_QOS
 from glass_perception.tools.export_detector import export_onnx
 
 from .conftest import spin_until
@@ -25,6 +26,10 @@ def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
     pub = ros_node.create_publisher(Image, "/onnx/camera/image_raw", IMAGE_QOS)
     seen = []
     ros_node.create_subscription(Detection2DArray, "/onnx/glass/detections", seen.append, RESULT_QOS)
+    health = []
+    ros_node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: health.extend(
+        f"{s.message} {[(kv.key, kv.value) for kv in s.values][:4]}" for s in m.status if "/onnx/" in s.name),
+        DIAGNOSTICS_QOS)
     assert detector.wait_output("detector ", 120), detector.output()
     assert "glass_yolo11n.onnx" in detector.output() and "imgsz 320" in detector.output()
     assert spin_until(ros_node, lambda: pub.get_subscription_count() > 0, 30)
@@ -36,7 +41,7 @@ def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
         pub.publish(msg)
         if spin_until(ros_node, lambda: seen, 1.5):
             break
-    assert seen, f"no detections from the ONNX model\n{detector.output()[-2000:]}"
+    assert seen, f"no detections from the ONNX model\n{health[-1:]}\n{detector.output()[-2000:]}"
     out = seen[0]
     assert (out.header.stamp.sec, out.header.stamp.nanosec, out.header.frame_id) == (1234, 5678, "onnx_probe")
     # the same boxes, in pixels of the published image, as the core detector finds with this model in-process
