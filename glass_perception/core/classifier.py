@@ -248,13 +248,41 @@ def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
 
+def frozen_for_cpu(model: nn.Module, input_size: int) -> nn.Module:
+    """``model`` traced and frozen for CPU inference, or ``model`` itself where that fails.
+
+    Freezing folds each BatchNorm into its convolution and drops the per-layer Python calls:
+    MobileNetV2 at 96x96 runs about twice as fast on 2 crops, four times on 6 (measured with one
+    thread here). The frozen model is used only if it gives the eager model's outputs, at two
+    batch sizes (the trace must not have fixed the batch).
+    """
+    import warnings
+
+    example = torch.randn(2, 3, input_size, input_size)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore", FutureWarning)   # torch.jit is deprecated but still the fast path
+            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model.eval(), example)))
+            for x in (example, torch.randn(5, 3, input_size, input_size)):
+                if not torch.allclose(frozen(x), model(x), rtol=1e-3, atol=1e-4):
+                    return model
+    except Exception:      # an architecture the tracer cannot take: the eager model is still right
+        return model
+    return frozen
+
+
 class GlassClassifier:
     """A loaded checkpoint that turns crops into class probabilities."""
 
-    def __init__(self, path: Path | str, device: str = "cpu"):
+    def __init__(self, path: Path | str, device: str = "cpu", optimise: bool = True):
         self.device = resolve_device(device)
         self.model, self.meta = load_checkpoint(path, self.device)
         self.path = Path(path)
+        self.optimised = False
+        self._forward = self.model
+        if optimise and self.device == "cpu":
+            self._forward = frozen_for_cpu(self.model, self.meta.input_size)
+            self.optimised = self._forward is not self.model
 
     @property
     def class_names(self) -> list[str]:
@@ -266,4 +294,4 @@ class GlassClassifier:
         if not crops:
             return np.zeros((0, len(self.class_names)), np.float32)
         x = preprocess(crops, self.meta).to(self.device)
-        return torch.softmax(self.model(x), dim=1).float().cpu().numpy()
+        return torch.softmax(self._forward(x), dim=1).float().cpu().numpy()

@@ -16,6 +16,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from ..core import messages
 from ..core.classifier import GlassClassifier
+from ..core.cpu import set_threads
 from ..core.paths import DEFAULT_CLASSIFIER
 from ..core.geometry import unstack_crops
 from ..core.image_codec import ImageError, image_to_bgr
@@ -36,6 +37,7 @@ PREDICT_CHUNK = 32
 class ClassifierNode(GlassNode):
     def __init__(self):
         super().__init__("classifier_node")
+        set_threads(self.param("threads"))
         self.classifier = GlassClassifier(self.param("model") or DEFAULT_CLASSIFIER, self.param("device"))
         names = self.classifier.class_names
         reason = self._fragile_check("fragile_classes", self.param("fragile_classes"))

@@ -12,6 +12,7 @@ from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
 from ..core import messages
+from ..core.cpu import set_threads
 from ..core.detector import Detector
 from ..core.geometry import square_crop, stack_crops
 from ..core.image_codec import ImageError, fill_image, image_to_bgr
@@ -22,6 +23,7 @@ from .common import IMAGE_QOS, PAIR_QOS, RESULT_QOS, GlassNode, fastdds_transpor
 class DetectorNode(GlassNode):
     def __init__(self):
         super().__init__("detector_node")
+        set_threads(self.param("threads"))
         self.detector = Detector(self.param("model"), self.param("device"), self.param("imgsz"))
         self.pub_detections = self.create_publisher(Detection2DArray, "glass/detections", RESULT_QOS)
         self.pub_candidates = self.create_publisher(Detection2DArray, "glass/candidates", PAIR_QOS)

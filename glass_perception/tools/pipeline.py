@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -132,6 +133,11 @@ def overrides_from(args) -> dict:
     return o
 
 
+# Per-stage figures each node reports once a period; the runner keeps the median over the
+# measured periods (a period's p95 is that period's, so the median says what a typical second saw).
+STAGE_KEYS = ("processing_ms_p50", "processing_ms_p95", "latency_ms_p50", "latency_ms_p95")
+
+
 class Monitor:
     """The runner's own node: prints, scores and saves what the pipeline publishes."""
 
@@ -159,6 +165,8 @@ class Monitor:
 
         from ..nodes.common import DIAGNOSTICS_QOS
         self.health: dict[str, dict] = {}
+        self.paused = False
+        self.stage_samples: dict[str, dict[str, list[float]]] = {}
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_health, DIAGNOSTICS_QOS)
         if args.save_dir:
             self.node.create_subscription(Image, "glass/debug_image", self._on_debug, IMAGE_QOS)
@@ -168,14 +176,22 @@ class Monitor:
         for st in msg.status:
             node = st.name.rsplit("/", 1)[-1]
             if st.name.startswith("glass_perception: ") and st.name[len("glass_perception: "):].rsplit("/", 1)[0] == prefix:
-                self.health[node] = {"level": st.level[0], "message": st.message,
-                                     **{kv.key: kv.value for kv in st.values}}
+                values = {kv.key: kv.value for kv in st.values}
+                self.health[node] = {"level": st.level[0], "message": st.message, **values}
+                if self.first_time is not None and not self.paused:
+                    for key in STAGE_KEYS:
+                        try:
+                            value = float(values[key])
+                        except (KeyError, ValueError):
+                            continue
+                        self.stage_samples.setdefault(node, {}).setdefault(key, []).append(value)
 
     def pause_camera(self, timeout: float = 5.0) -> bool:
         """Set the camera's ``enabled`` to false, so the last counts of every node add up."""
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
 
+        self.paused = True     # the health reports from here on describe a draining pipeline
         client = self.node.create_client(SetParameters, "camera_node/set_parameters")
         if not client.wait_for_service(timeout_sec=timeout):
             return False
@@ -247,6 +263,8 @@ class Monitor:
                            "accuracy": self.tally.accuracy if self.tally.total else None, "per_class": per_class},
             "annotated_frames": [str(p) for p in self.saved],
             "health": self.health,
+            "stages": {node: {key: statistics.median(v) for key, v in sorted(keys.items())}
+                       for node, keys in sorted(self.stage_samples.items())},
         }
 
 
@@ -255,6 +273,7 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     import yaml
 
     from ..core.classifier import GlassClassifier
+    from ..core.cpu import set_threads
     from ..core.detector import Detector
     from ..core.geometry import square_crop
     from ..core.paths import DEFAULT_CLASSIFIER
@@ -270,16 +289,18 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     if not source_spec.startswith("synthetic"):
         source_spec = "synthetic"     # a live camera cannot be shared; time on the shipped scenes instead
     source = open_source(source_spec, cam_p.get("width", 640), cam_p.get("height", 480), cam_p.get("seed", 7))
+    set_threads(det_p.get("threads", 0))     # the nodes' own thread budget: same settings, fair floor
     det = Detector(args.detector_model or det_p["model"], args.device or det_p["device"], det_p["imgsz"])
     clf = GlassClassifier(args.classifier_model or clf_p["model"] or DEFAULT_CLASSIFIER, args.device or clf_p["device"])
     times = []
-    for i in range(frames + 2):
+    warmup = 5           # the first calls fill caches and let the frozen classifier settle
+    for i in range(frames + warmup):
         image = source.read().image
         t0 = time.perf_counter()
         found = [d for d in det.detect(image, det_p["conf"], det_p["iou"], det_p["max_det"])
                  if d.class_name in det_p["crop_classes"]]
         clf.predict([square_crop(image, d.box, det_p["crop_padding"], det_p["crop_size"]) for d in found])
-        if i >= 2:   # the first calls warm up caches
+        if i >= warmup:
             times.append((time.perf_counter() - t0) * 1000.0)
     return {"frames": frames, "source": source_spec, "latency_ms": percentiles(times)}
 
@@ -433,10 +454,13 @@ def print_summary(r: dict) -> None:
               f"stale, rejected {f['detector_rejected']}, processed {f['detector_processed']}; classifier "
               f"received {f['classifier_received']}, dropped {f['classifier_dropped_stale']} stale, processed "
               f"{f['classifier_processed']}; {f['classifications_received_here']} classifications reached this monitor")
-    for name, h in sorted(r.get("health", {}).items()):
-        if "processing_ms_p95" in h:
-            print(f"  {name:<16} processing p50 {h.get('processing_ms_p50')} ms, p95 {h.get('processing_ms_p95')} ms; "
-                  f"latency at its output p95 {h.get('latency_ms_p95', '-')} ms (last period)")
+    if r.get("stages"):
+        print("per stage, median over the measured seconds of each node's /diagnostics figures:")
+    for name, st in r.get("stages", {}).items():
+        fmt = {k: f"{v:.0f}" for k, v in st.items()}
+        print(f"  {name:<16} work p50 {fmt.get('processing_ms_p50', '-')} ms, p95 {fmt.get('processing_ms_p95', '-')} ms; "
+              f"camera stamp age at its output p50 {fmt.get('latency_ms_p50', '-')} ms, "
+              f"p95 {fmt.get('latency_ms_p95', '-')} ms")
     for name, m in sorted(r.get("memory", {}).items()):
         growth = f"{m['growth_pct']:+.1f}%" if m["growth_pct"] is not None else "n/a (run shorter than warm-up)"
         start = f"{m['start_mb']:.0f}" if m["start_mb"] is not None else "-"

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from glass_perception.core.classifier import (FORMAT, ClassifierMeta, GlassClassifier, ModelLoadError, build_model,
-                                              checkpoint_paths, load_checkpoint, preprocess, resolve_device,
-                                              save_checkpoint)
+                                              checkpoint_paths, frozen_for_cpu, load_checkpoint, preprocess,
+                                              resolve_device, save_checkpoint)
 
 NAMES = ["cup", "beer_glass", "soju_glass"]
 SIZE = 32     # the smallest practical input keeps these tests fast
@@ -99,6 +99,24 @@ def test_predict_gives_probability_rows(saved):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     # one forward pass for all crops gives the same rows as one crop at a time
     np.testing.assert_allclose(clf.predict(crops[1:2])[0], probs[1], atol=1e-5)
+
+
+def test_the_frozen_cpu_model_gives_the_eager_models_probabilities(saved):
+    fast, eager = GlassClassifier(saved[2]), GlassClassifier(saved[2], optimise=False)
+    assert fast.optimised and not eager.optimised
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 32):                       # the trace must not have fixed the batch size
+        crops = [rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for _ in range(n)]
+        np.testing.assert_allclose(fast.predict(crops), eager.predict(crops), atol=1e-5)
+
+
+def test_a_model_the_tracer_cannot_take_stays_eager():
+    class BatchBaked(torch.nn.Module):            # len(x) becomes a constant in a trace: wrong at other batch sizes
+        def forward(self, x):
+            return x.mean(dim=(2, 3)) * len(x)
+
+    model = BatchBaked()
+    assert frozen_for_cpu(model, 8) is model
 
 
 def test_predict_nothing(saved):
