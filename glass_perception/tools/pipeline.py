@@ -104,7 +104,9 @@ def node_command(name: str, params: Path, namespace: str, overrides: dict) -> li
     if namespace:
         cmd += ["-r", f"__ns:=/{namespace.strip('/')}"]
     for key, value in overrides.items():
-        if isinstance(value, str):   # quoted: '0' stays the string "0", not the integer 0
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, str):   # quoted: '0' stays the string "0", not the integer 0
             value = "'" + value.replace("'", "''") + "'"
         cmd += ["-p", f"{key}:={value}"]
     return cmd
@@ -120,6 +122,7 @@ def pipeline_env() -> dict:
 
 def overrides_from(args) -> dict:
     o = {name: {} for name in NODES}
+    o["camera_node"]["enabled"] = False        # Monitor.start_camera_when_ready enables it
     if args.source:
         o["camera_node"]["source"] = args.source
     if args.fps:
@@ -135,6 +138,8 @@ def overrides_from(args) -> dict:
 
 # Per-stage figures each node reports once a period; the runner keeps the median over the
 # measured periods (a period's p95 is that period's, so the median says what a typical second saw).
+# The nodes whose start-up (loading a model) the camera waits for.
+MODEL_NODES = ("detector_node", "classifier_node")
 STAGE_KEYS = ("processing_ms_p50", "processing_ms_p95", "latency_ms_p50", "latency_ms_p95")
 
 
@@ -166,6 +171,9 @@ class Monitor:
         from ..nodes.common import DIAGNOSTICS_QOS
         self.health: dict[str, dict] = {}
         self.paused = False
+        self.camera_started = False
+        self._next_start_try = 0.0
+        self._camera_client = None
         self.stage_samples: dict[str, dict[str, list[float]]] = {}
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_health, DIAGNOSTICS_QOS)
         if args.save_dir:
@@ -188,17 +196,34 @@ class Monitor:
 
     def pause_camera(self, timeout: float = 5.0) -> bool:
         """Set the camera's ``enabled`` to false, so the last counts of every node add up."""
+        self.paused = True     # the health reports from here on describe a draining pipeline
+        return self._set_camera_enabled(False, timeout)
+
+    def start_camera_when_ready(self) -> bool:
+        """Enable the camera (started paused) once the model nodes report, i.e. have their models loaded.
+
+        Frames published while the detector is still loading would reach nobody and read as lost.
+        """
+        if self.camera_started or not set(MODEL_NODES) <= self.health.keys():
+            return self.camera_started
+        if time.monotonic() >= self._next_start_try:
+            self._next_start_try = time.monotonic() + 1.0
+            self.camera_started = self._set_camera_enabled(True, 2.0)
+        return self.camera_started
+
+    def _set_camera_enabled(self, enabled: bool, timeout: float) -> bool:
+        import rclpy
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
 
-        self.paused = True     # the health reports from here on describe a draining pipeline
-        client = self.node.create_client(SetParameters, "camera_node/set_parameters")
-        if not client.wait_for_service(timeout_sec=timeout):
+        if self._camera_client is None:
+            self._camera_client = self.node.create_client(SetParameters, "camera_node/set_parameters")
+        if not self._camera_client.wait_for_service(timeout_sec=timeout):
             return False
-        value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False)
-        future = client.call_async(SetParameters.Request(parameters=[Parameter(name="enabled", value=value)]))
+        value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=enabled)
+        future = self._camera_client.call_async(
+            SetParameters.Request(parameters=[Parameter(name="enabled", value=value)]))
         end = time.monotonic() + timeout
-        import rclpy
         while not future.done() and time.monotonic() < end:
             rclpy.spin_once(self.node, timeout_sec=0.1)
         return future.done() and future.result().results[0].successful
@@ -350,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while stop["why"] is None:
             rclpy.spin_once(monitor.node, timeout_sec=0.1)
+            monitor.start_camera_when_ready()
             if time.monotonic() >= next_sample:
                 memory.sample(procs, monitor.first_time)
                 next_sample = time.monotonic() + 1.0

@@ -19,15 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "params.yaml"
 
 # 1..101: the domain IDs whose DDS ports stay below Linux's ephemeral port range
-# (GLASS_TEST_DOMAIN_ID picks one, to re-run a failure on the domain its report header names)
+# (GLASS_TEST_DOMAIN_ID picks one, to re-run a failure on the domain the summary names)
 _domain = int(os.environ.get("GLASS_TEST_DOMAIN_ID") or random.Random(os.getpid() ^ time.time_ns()).randint(1, 101))
 os.environ["ROS_DOMAIN_ID"] = str(_domain)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
 
 
-def pytest_report_header(config):
-    return f"integration tests: ROS_DOMAIN_ID={_domain}, FASTDDS_BUILTIN_TRANSPORTS={os.environ['FASTDDS_BUILTIN_TRANSPORTS']}"
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"integration tests ran on ROS_DOMAIN_ID={_domain} (GLASS_TEST_DOMAIN_ID={_domain} "
+                                f"repeats it), FASTDDS_BUILTIN_TRANSPORTS={os.environ['FASTDDS_BUILTIN_TRANSPORTS']}")
 
 
 class NodeProcess:
