@@ -278,11 +278,13 @@ class GlassClassifier:
         self.device = resolve_device(device)
         self.model, self.meta = load_checkpoint(path, self.device)
         self.path = Path(path)
-        self.optimised = False
-        self._forward = self.model
-        if optimise and self.device == "cpu":
-            self._forward = frozen_for_cpu(self.model, self.meta.input_size)
-            self.optimised = self._forward is not self.model
+        use_frozen = optimise and self.device == "cpu"
+        self._forward = frozen_for_cpu(self.model, self.meta.input_size) if use_frozen else self.model
+
+    @property
+    def optimised(self) -> bool:
+        """Whether predictions come from the frozen CPU model (``frozen_for_cpu``)."""
+        return self._forward is not self.model
 
     @property
     def class_names(self) -> list[str]:

@@ -6,8 +6,8 @@ def set_threads(n: int) -> None:
     """Let torch (intra-op) and OpenCV use ``n`` threads; 0 keeps their defaults (one per core).
 
     Two model nodes that each take every core fight over them: on a 2-core machine running the
-    pipeline at 30 fps, one thread each lowered the latency p95 by a fifth without slowing a
-    single frame (README, "Speed").
+    pipeline at 30 fps, one thread each lowered the latency p95 by a third (119 to 79 ms in 60 s
+    soaks), and one thread is faster even for one model alone (README, "Speed on a few cores").
     """
     if n > 0:
         import cv2

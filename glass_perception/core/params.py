@@ -68,6 +68,10 @@ CAMERA = [
     Param("retry_max_s", 10.0, "longest wait between reopen attempts", 0.1, 600.0),
 ]
 
+# Both model nodes take it: torch and OpenCV threads for inference.
+THREADS = Param("threads", 0, "CPU threads for inference (torch intra-op and OpenCV); 0 = their default, one per "
+                "core. Model nodes sharing a few cores run faster with 1 each", 0, 256, read_only=True)
+
 DETECTOR = [
     Param("model", "", "YOLO weights: a path (.pt or .onnx), an Ultralytics name such as yolo11n.pt "
           "(downloaded on first use), or empty for the detector shipped with the package", read_only=True),
@@ -80,8 +84,7 @@ DETECTOR = [
     Param("crop_classes", ["cup", "wine glass"], "detector classes handed to the classifier", check=_string_list),
     Param("crop_padding", 0.1, "crop margin, a fraction of the box's longer side on each side", 0.0, 1.0),
     Param("crop_size", 96, "side of the square crops sent to the classifier", 16, 512),
-    Param("threads", 0, "CPU threads for inference (torch intra-op and OpenCV); 0 = their default, one per "
-          "core. Model nodes sharing a few cores run faster with 1 each", 0, 256, read_only=True),
+    THREADS,
 ]
 
 CLASSIFIER = [
@@ -93,8 +96,7 @@ CLASSIFIER = [
     Param("fragile_threshold", 0.3, "summed fragile probability at or above which an object is fragile "
           "(low on purpose: when unsure, handle it as glass)", 0.0, 1.0),
     Param("pair_cache_size", 8, "frames of crops/candidates kept while waiting for their partner", 1, 100),
-    Param("threads", 0, "CPU threads for inference (torch intra-op and OpenCV); 0 = their default, one per "
-          "core. Model nodes sharing a few cores run faster with 1 each", 0, 256, read_only=True),
+    THREADS,
 ]
 
 OVERLAY = [

@@ -136,10 +136,10 @@ def overrides_from(args) -> dict:
     return o
 
 
-# Per-stage figures each node reports once a period; the runner keeps the median over the
-# measured periods (a period's p95 is that period's, so the median says what a typical second saw).
 # The nodes whose start-up (loading a model) the camera waits for.
 MODEL_NODES = ("detector_node", "classifier_node")
+# Per-stage figures each node reports once a period; the runner keeps the median over the
+# measured periods (a period's p95 is that period's, so the median says what a typical second saw).
 STAGE_KEYS = ("processing_ms_p50", "processing_ms_p95", "latency_ms_p50", "latency_ms_p95")
 
 
@@ -199,17 +199,16 @@ class Monitor:
         self.paused = True     # the health reports from here on describe a draining pipeline
         return self._set_camera_enabled(False, timeout)
 
-    def start_camera_when_ready(self) -> bool:
+    def start_camera_when_ready(self) -> None:
         """Enable the camera (started paused) once the model nodes report, i.e. have their models loaded.
 
         Frames published while the detector is still loading would reach nobody and read as lost.
         """
         if self.camera_started or not set(MODEL_NODES) <= self.health.keys():
-            return self.camera_started
+            return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
             self.camera_started = self._set_camera_enabled(True, 2.0)
-        return self.camera_started
 
     def _set_camera_enabled(self, enabled: bool, timeout: float) -> bool:
         import rclpy
