@@ -4,9 +4,10 @@
   ros2 launch glass_perception pipeline.launch.py source:=/dev/video0 device:=cuda:0 rviz:=true
   ros2 launch glass_perception pipeline.launch.py namespace:=left params_file:=/path/my_params.yaml
 
-Launch arguments left empty keep what the params file says. Fast DDS drops large best-effort
-images between processes with its default transports, so FASTDDS_BUILTIN_TRANSPORTS is set to
-LARGE_DATA for these nodes unless you set it yourself (see the README, "DDS and large images").
+Launch arguments left empty keep what the params file says. Fast DDS loses camera-sized
+best-effort images between processes with its default transports, so these nodes get
+FASTDDS_DEFAULT_PROFILES_FILE=<share>/config/fastdds_large_images.xml unless you set a Fast DDS
+profile or FASTDDS_BUILTIN_TRANSPORTS yourself (see the README, "DDS and large images").
 """
 import os
 
@@ -14,11 +15,18 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.conditions import IfCondition
-from launch.substitutions import EnvironmentVariable, LaunchConfiguration
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from glass_perception.core.dds import image_transport_env
 
 PACKAGE = "glass_perception"
 NODES = ("camera_node", "detector_node", "classifier_node", "overlay_node")
+
+
+def _transport_env(context):
+    config = os.path.join(get_package_share_directory(PACKAGE), "config")
+    return [SetEnvironmentVariable(k, v) for k, v in image_transport_env(os.environ, config).items()]
 
 
 def _nodes(context):
@@ -59,9 +67,6 @@ def generate_launch_description():
                               description="classifier checkpoint (.safetensors with its .json)"),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of all nodes and topics"),
         DeclareLaunchArgument("rviz", default_value="false", description="open rviz2 on the debug image"),
-        DeclareLaunchArgument("fastdds_transports",
-                              default_value=EnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", default_value="LARGE_DATA"),
-                              description="FASTDDS_BUILTIN_TRANSPORTS for these nodes"),
-        SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", LaunchConfiguration("fastdds_transports")),
+        OpaqueFunction(function=_transport_env),
         OpaqueFunction(function=_nodes),
     ])

@@ -17,6 +17,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 
 from ..core import messages
+from ..core.dds import default_transports
 from ..core.errors import ModelLoadError
 from ..core.monitor import StageMonitor
 from ..core.params import NODES, Param
@@ -150,11 +151,10 @@ class GlassNode(Node):
 
 def fastdds_transport_note() -> str | None:
     """A warning when Fast DDS will silently drop large best-effort images between processes."""
-    rmw = os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    if rmw.startswith("rmw_fastrtps") and not os.environ.get("FASTDDS_BUILTIN_TRANSPORTS") \
-            and not os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE") and not os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
+    if default_transports(os.environ):
         return ("Fast DDS runs with its default transports: best-effort images larger than ~64 KB may never "
-                "reach other processes. Set FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA (the launch file and "
+                "reach other processes. Set FASTDDS_DEFAULT_PROFILES_FILE to the package's "
+                "config/fastdds_large_images.xml (the launch file and "
                 "glass-pipeline do) or use another RMW; see the README")
     return None
 

@@ -71,7 +71,10 @@ def setup_env(domain: int | None) -> int:
     domain = domain if domain is not None else random.Random(os.getpid() ^ time.time_ns()).randint(1, 101)
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    from ..core.dds import image_transport_env
+    from ..core.paths import share_dir
+
+    os.environ.update(image_transport_env(os.environ, share_dir() / "config"))
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     return domain
 

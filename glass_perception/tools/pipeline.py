@@ -113,9 +113,12 @@ def node_command(name: str, params: Path, namespace: str, overrides: dict) -> li
 
 
 def pipeline_env() -> dict:
+    from ..core.dds import image_transport_env
+    from ..core.paths import share_dir
+
     env = dict(os.environ)
-    # Fast DDS's default transports drop large best-effort samples between processes; see README.
-    env.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    # Fast DDS's default transports lose camera-sized best-effort images between processes; see README.
+    env.update(image_transport_env(env, share_dir() / "config"))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -331,6 +334,7 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ..core.dds import describe
     from ..core.paths import share_dir
 
     params = args.params or share_dir() / "config" / "params.yaml"
@@ -338,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"glass-pipeline: params file {params} not found", file=sys.stderr)
         return 2
     env = pipeline_env()
-    os.environ.update({k: env[k] for k in ("FASTDDS_BUILTIN_TRANSPORTS",)})
+    os.environ.update(env)    # this process's own node (the monitor) talks to the nodes the same way
     log_dir = (args.save_dir / "logs") if args.save_dir else Path(os.environ.get("TMPDIR", "/tmp")) / f"glass_pipeline_{os.getpid()}"
     log_dir.mkdir(parents=True, exist_ok=True)
     overrides = overrides_from(args)
@@ -358,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         procs[name] = subprocess.Popen(node_command(name, params, args.namespace, overrides[name]),
                                        env=env, stdout=logs[name], stderr=subprocess.STDOUT)
     print(f"glass-pipeline: started {', '.join(NODES)} (logs in {log_dir}); "
-          f"FASTDDS_BUILTIN_TRANSPORTS={env['FASTDDS_BUILTIN_TRANSPORTS']}", flush=True)
+          f"{describe(env)}", flush=True)
 
     stop = {"why": None}
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from glass_perception.core.dds import describe, image_transport_env
+from glass_perception.core.paths import share_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "params.yaml"
 
@@ -23,12 +26,12 @@ PARAMS = ROOT / "config" / "params.yaml"
 _domain = int(os.environ.get("GLASS_TEST_DOMAIN_ID") or random.Random(os.getpid() ^ time.time_ns()).randint(1, 101))
 os.environ["ROS_DOMAIN_ID"] = str(_domain)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+os.environ.update(image_transport_env(os.environ, share_dir() / "config"))    # as the launch file does
 
 
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"integration tests ran on ROS_DOMAIN_ID={_domain} (GLASS_TEST_DOMAIN_ID={_domain} "
-                                f"repeats it), FASTDDS_BUILTIN_TRANSPORTS={os.environ['FASTDDS_BUILTIN_TRANSPORTS']}")
+                                f"repeats it), {describe(os.environ)}")
 
 
 class NodeProcess:

@@ -59,7 +59,8 @@ def test_launch_file_starts_the_nodes_with_the_declared_arguments():
                 and getattr(c.func, "id", "") == "DeclareLaunchArgument"}
     assert {"source", "params_file", "device", "detector_model", "classifier_model", "namespace",
             "rviz"} <= declared
-    assert "FASTDDS_BUILTIN_TRANSPORTS" in consts and "LARGE_DATA" in consts
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "glass_perception.core.dds" in imported    # the large-image Fast DDS profile, as glass-pipeline sets it
     assert "glass_perception.rviz" in consts and (ROOT / "config" / "glass_perception.rviz").is_file()
     # the launch file and glass-pipeline start the same executables
     from glass_perception.tools.pipeline import NODES as RUNNER_NODES
