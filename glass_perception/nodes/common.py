@@ -186,7 +186,7 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
         executor.add_node(node)
         while not stop.is_set() and rclpy.ok():
             executor.spin_once(timeout_sec=STOP_POLL_S)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
     except SystemExit as e:    # a node that is done (a file source at its end without loop)
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

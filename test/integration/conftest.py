@@ -6,7 +6,6 @@ or repeated runs on one machine cannot hear each other.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -15,18 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from glass_perception.core.dds import describe, image_transport_env
-from glass_perception.core.paths import share_dir
+from glass_perception.core.dds import describe
+from glass_perception.tools.fuzz import setup_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "params.yaml"
 
-# 1..101: the domain IDs whose DDS ports stay below Linux's ephemeral port range
-# (GLASS_TEST_DOMAIN_ID picks one, to re-run a failure on the domain the summary names)
-_domain = int(os.environ.get("GLASS_TEST_DOMAIN_ID") or random.Random(os.getpid() ^ time.time_ns()).randint(1, 101))
-os.environ["ROS_DOMAIN_ID"] = str(_domain)
-os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ.update(image_transport_env(os.environ, share_dir() / "config"))    # as the launch file does
+# A random domain, discovery on this host, the large-image transport: as glass-fuzz sets up.
+# (GLASS_TEST_DOMAIN_ID picks the domain, to re-run a failure on the one the summary names)
+_domain = setup_env(int(os.environ["GLASS_TEST_DOMAIN_ID"]) if os.environ.get("GLASS_TEST_DOMAIN_ID") else None)
 
 
 def pytest_terminal_summary(terminalreporter):
