@@ -40,6 +40,7 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 32
     lr: float = 1e-4
+    lr_schedule: str = "constant"        # constant | cosine (per epoch, from lr down to lr * LR_FLOOR)
     weight_decay: float = 0.0
     patience: int = 5
     rotation: float = 90.0
@@ -53,6 +54,20 @@ class TrainConfig:
     device: str = "cpu"
     resume: bool = False
     extra: dict = field(default_factory=dict)
+
+
+LR_SCHEDULES = ("constant", "cosine")
+LR_FLOOR = 0.01    # a cosine schedule ends at 1% of the starting learning rate
+
+
+def learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """The learning rate of (0-based) ``epoch``: a pure function of the epoch, so --resume needs no state."""
+    if cfg.lr_schedule == "constant" or cfg.epochs <= 1:
+        return cfg.lr
+    if cfg.lr_schedule != "cosine":
+        raise ValueError(f"lr_schedule '{cfg.lr_schedule}' is not one of {', '.join(LR_SCHEDULES)}")
+    t = min(1.0, epoch / (cfg.epochs - 1))
+    return cfg.lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def make_transforms(cfg: TrainConfig, train: bool):
@@ -179,6 +194,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
     """Train; write the best checkpoint, history (JSON + CSV) and plots beside ``cfg.out``."""
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
+    learning_rate(cfg, 0)               # an unknown schedule fails before any data is read
     train_set, val_set, class_names = make_datasets(cfg)
     device = cfg.device
     if cfg.init in ("imagenet", "scratch"):
@@ -220,6 +236,9 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
     log(f"{len(train_set)} training and {len(val_set)} validation images, classes {list(class_names)}")
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.monotonic()
+        lr = learning_rate(cfg, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         bar = progress(total=len(train_loader), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False) if progress else None
 
         def on_step(loss):
@@ -231,7 +250,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
         if bar:
             bar.close()
         val = evaluate(model, val_loader, device, list(class_names))
-        row = {"epoch": epoch + 1, "seconds": round(time.monotonic() - t0, 2), "train_loss": train_loss,
+        row = {"epoch": epoch + 1, "seconds": round(time.monotonic() - t0, 2), "lr": lr, "train_loss": train_loss,
                "train_accuracy": train_acc, "val_loss": val["loss"], "val_accuracy": val["accuracy"]}
         history.append(row)
         improved = val["loss"] < best_loss
@@ -266,7 +285,7 @@ def write_history(out: Path, history: list[dict], steps: list[float]) -> None:
     atomic_write_text(base.parent / (base.name + ".history.json"), json.dumps({"epochs": history, "steps": steps}))
     if history:
         with atomic_path(base.parent / (base.name + ".history.csv")) as tmp, open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(history[0]))
+            w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in history for k in row)))
             w.writeheader()
             w.writerows(history)
     plot_history(base.parent / (base.name + ".history.png"), history, steps)

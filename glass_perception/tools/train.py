@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from ..core.classifier import ARCHITECTURES, HEADS
+from ..core.training import LR_SCHEDULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                   help="constant, or cosine: decays per epoch from --lr to 1%% of it at the last epoch")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--patience", type=int, default=5, help="early stopping on validation loss")
     p.add_argument("--rotation", type=float, default=90.0, help="max rotation, degrees")

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.synthetic import CLASSES
+from glass_perception.core.training import LR_FLOOR, TrainConfig, learning_rate
 from glass_perception.tools import evaluate, synth, train
 
 
@@ -21,7 +25,7 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     out = tmp_path / "models" / "tiny.v1"      # a dotted stem must not confuse the file names
     common = ["--data", str(tmp_path / "train"), "--val-data", str(tmp_path / "val"), "--out", str(out),
               "--init", "scratch", "--no-freeze-backbone", "--input-size", "48", "--batch-size", "16",
-              "--workers", "0", "--lr", "1e-3", "--rotation", "10"]
+              "--workers", "0", "--lr", "1e-3", "--lr-schedule", "cosine", "--rotation", "10"]
     assert train.main(common + ["--epochs", "1"]) == 0
     weights, meta = out.parent / "tiny.v1.safetensors", out.parent / "tiny.v1.json"
     history = json.loads((out.parent / "tiny.v1.history.json").read_text())
@@ -34,6 +38,8 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     assert train.main(common + ["--epochs", "2", "--resume"]) == 0
     history = json.loads((out.parent / "tiny.v1.history.json").read_text())
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    # the schedule follows --epochs: 1 epoch runs at --lr, the last of 2 at the 1% floor
+    assert np.allclose([e["lr"] for e in history["epochs"]], [1e-3, 1e-5])
 
     # the classifier node's own loading code takes the checkpoint
     clf = GlassClassifier(weights)
@@ -47,6 +53,16 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     assert set(report["per_class"]) == set(CLASSES)
     assert np.asarray(report["confusion_matrix"]).sum() == report["samples"]
     assert report_base.with_suffix(".png").stat().st_size > 1000
+
+
+def test_cosine_learning_rate_decays_from_lr_to_its_floor_and_constant_stays():
+    cfg = TrainConfig(data=Path("d"), out=Path("o"), lr=1e-3, epochs=11, lr_schedule="cosine")
+    lrs = [learning_rate(cfg, e) for e in range(11)]
+    assert lrs[0] == 1e-3 and np.isclose(lrs[-1], 1e-3 * LR_FLOOR) and np.isclose(lrs[5], 1e-3 * (1 + LR_FLOOR) / 2)
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert learning_rate(replace(cfg, lr_schedule="constant"), 7) == 1e-3
+    with pytest.raises(ValueError, match="not one of"):
+        learning_rate(replace(cfg, lr_schedule="step"), 0)
 
 
 def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
