@@ -22,6 +22,7 @@ from .synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
 
 Progress = Callable[[Iterable], Iterable]
 Renderer = Callable[..., Scene]      # (seed, index, width, height, kinds=None) -> Scene
+BoxSource = Callable[[np.ndarray], list[Box]]   # a BGR image -> the boxes a detector reports in it
 RENDERERS = ("pbr", "fast")
 #: classification crops are cut only from objects at least this visible (not mostly occluded)
 MIN_CROP_VISIBILITY = 0.6
@@ -143,12 +144,32 @@ def export_classification(root: Path, seed: int, scenes: int, crop_size: int, pa
     return counts
 
 
+def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> list[Box | None]:
+    """For each true box, the found box matched to it one to one (greedy by IoU), or None below ``min_iou``."""
+    pairs = sorted(((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True)
+    out: list[Box | None] = [None] * len(truth)
+    used: set[int] = set()
+    for iou, i, k in pairs:
+        if iou < min_iou:
+            break
+        if out[i] is None and k not in used:
+            out[i] = found[k]
+            used.add(k)
+    return out
+
+
 def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int, padding: float,
-                         box_jitter: float = 0.05, seed: int = 0, progress: Progress = _identity) -> dict[str, int]:
+                         box_jitter: float = 0.05, seed: int = 0, progress: Progress = _identity,
+                         boxes: BoxSource | None = None, min_iou: float = 0.5) -> dict[str, int]:
     """Classification crops from scenes ``export_detection`` already rendered (no second render).
 
     Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it, and
     cuts the glasses exactly as ``export_classification`` does.
+
+    With ``boxes`` (an image -> the boxes a detector reports), each glass is cut around the detected
+    box matched to it (IoU >= ``min_iou``) instead of its jittered true box, into
+    ``<stem>_<j>_det.png``: the crops the classifier gets at run time, with the detector's real box
+    error. Glasses the detector misses are skipped and counted under ``missed_by_detector``.
     """
     det_root, root = Path(det_root), Path(root)
     truth_file = det_root / f"truth_{split}.json"
@@ -159,10 +180,22 @@ def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int,
         (root / c).mkdir(parents=True, exist_ok=True)
     counts = {c: 0 for c in CLASSES}
     rng = np.random.default_rng([int(seed), 99992])
+    missed = 0
     for stem in progress(sorted(truth)):
         image = cv2.imread(str(det_root / "images" / split / f"{stem}.jpg"), cv2.IMREAD_COLOR)
         if image is None:
             raise FileNotFoundError(f"{det_root / 'images' / split / stem}.jpg is missing or unreadable")
         objects = [(o["kind"], Box(*o["box"]), o.get("visibility", 1.0)) for o in truth[stem]]
-        _cut_crops(root, stem, image, objects, rng, crop_size, padding, box_jitter, counts)
-    return counts
+        if boxes is None:
+            _cut_crops(root, stem, image, objects, rng, crop_size, padding, box_jitter, counts)
+            continue
+        for j, ((kind, _, visibility), found) in enumerate(zip(objects, match_boxes([b for _, b, _ in objects],
+                                                                                  boxes(image), min_iou))):
+            if kind not in CLASSES or visibility < MIN_CROP_VISIBILITY:
+                continue
+            if found is None:
+                missed += 1
+                continue
+            _imwrite(root / kind / f"{stem}_{j}_det.png", square_crop(image, found, padding, crop_size))
+            counts[kind] += 1
+    return counts if boxes is None else {**counts, "missed_by_detector": missed}

@@ -4,6 +4,8 @@
   glass-synth detect   --out work/det --seed 101 --scenes 800 --split train
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview --width 160 --height 120
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
+  glass-synth crops    --from work/det --split train2 --out work/crops/det_train2 \
+                       --detector glass_perception/models/glass_yolo11n.pt     # cut around detected boxes
 
 'detect' can be interrupted: run the same command again and it goes on where it stopped.
 
@@ -22,9 +24,25 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..core.errors import ModelLoadError
 from ..core.datasets import (RENDERERS, crops_from_detection, export_classification, export_detection,
                              scene_renderer)
+from ..core.params import DETECTOR
 from ..core.pbr import QUALITIES
+
+
+def _default(params, name):
+    return next(p.default for p in params if p.name == name)
+
+
+def _detector_boxes(args):
+    """The image -> boxes function of ``--detector``: the node's Detector, its crop classes and thresholds."""
+    from ..core.detector import Detector
+
+    classes = set(_default(DETECTOR, "crop_classes"))
+    det = Detector(args.detector, imgsz=args.imgsz)
+    return lambda image: [d.box for d in det.detect(image, args.conf, _default(DETECTOR, "iou"),
+                                                    _default(DETECTOR, "max_det")) if d.class_name in classes]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--split", default="train")
     k.add_argument("--out", type=Path, required=True)
     k.add_argument("--seed", type=int, default=0, help="seed of the simulated box error")
+    k.add_argument("--detector", default=None, metavar="MODEL",
+                   help="cut each glass around the box this detector finds for it (as the node does at run "
+                        "time, with its real box error) instead of the jittered true box; '' = the shipped "
+                        "detector. Use scenes the detector was not trained on")
+    k.add_argument("--imgsz", type=int, default=_default(DETECTOR, "imgsz"), help="detector input size")
+    k.add_argument("--conf", type=float, default=_default(DETECTOR, "conf"), help="detector confidence threshold")
+    k.add_argument("--min-iou", type=float, default=0.5, help="IoU a detected box needs to stand for a glass")
     for s in (c, k):
         s.add_argument("--crop-size", type=int, default=96)
         s.add_argument("--crop-padding", type=float, default=0.1)
@@ -60,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.what == "crops":
         try:
+            boxes = None if args.detector is None else _detector_boxes(args)
             counts = crops_from_detection(args.det, args.split, args.out, args.crop_size, args.crop_padding,
                                           args.box_jitter, args.seed,
-                                          progress=lambda it: tqdm(it, desc="crops", unit="scene"))
-        except FileNotFoundError as e:
+                                          progress=lambda it: tqdm(it, desc="crops", unit="scene"),
+                                          boxes=boxes, min_iou=args.min_iou)
+        except (FileNotFoundError, ModelLoadError) as e:
             print(f"glass-synth: {e}", file=sys.stderr)
             return 2
         print(json.dumps({"out": str(args.out), "crops": counts}))

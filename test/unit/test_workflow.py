@@ -98,6 +98,49 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
     assert synth.main(["crops", "--from", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
 
 
+def test_match_boxes_pairs_each_true_box_with_at_most_one_detection():
+    from glass_perception.core.datasets import match_boxes
+    from glass_perception.core.geometry import Box
+
+    truth = [Box(50, 50, 20, 40), Box(58, 50, 20, 40), Box(200, 100, 30, 30)]
+    found = [Box(56, 51, 20, 40), Box(120, 100, 30, 30)]
+    # the one detection overlaps both nearby truths: it goes to the closer one, the other has none
+    assert match_boxes(truth, found, 0.5) == [None, found[0], None]
+    assert match_boxes(truth, [], 0.5) == [None, None, None]
+    assert match_boxes(truth, found, 0.99) == [None, None, None]
+
+
+def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
+    """`glass-synth crops --detector` cuts each found glass around its detected box, as the node does."""
+    import cv2
+
+    from glass_perception.core.detector import Detector
+    from glass_perception.core.geometry import Box, square_crop
+
+    assert synth.main(["detect", "--out", str(tmp_path / "det"), "--seed", "612", "--scenes", "6",
+                       "--split", "val", "--renderer", "fast"]) == 0
+    capsys.readouterr()
+    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "c"),
+                       "--detector", ""]) == 0
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["crops"]
+    truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())
+    eligible = [(stem, j, o) for stem, objs in truth.items() for j, o in enumerate(objs)
+                if o["kind"] in CLASSES and o["visibility"] >= 0.6]
+    files = sorted((tmp_path / "c").glob("*/*.png"))
+    assert files and all(f.name.endswith("_det.png") for f in files)
+    assert len(files) == sum(counts[c] for c in CLASSES)
+    assert len(files) + counts["missed_by_detector"] == len(eligible)
+    det = Detector("", imgsz=320)
+    stem, j, o = next((s, j, o) for s, j, o in eligible if (tmp_path / "c" / o["kind"] / f"{s}_{j}_det.png").exists())
+    image = cv2.imread(str(tmp_path / "det" / "images" / "val" / f"{stem}.jpg"))
+    crop = cv2.imread(str(tmp_path / "c" / o["kind"] / f"{stem}_{j}_det.png"))
+    near = [d.box for d in det.detect(image, 0.35, 0.5, 50) if d.box.iou(Box(*o["box"])) >= 0.5]
+    assert any((crop == square_crop(image, b, 0.1, 96)).all() for b in near)
+    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "x"),
+                       "--detector", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+
+
 def test_detect_resumes_an_interrupted_render_and_refuses_other_settings(tmp_path):
     import json
 
