@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .atomic import atomic_path, atomic_write_text
-from .geometry import Box, square_crop
+from .geometry import Box, match_boxes, square_crop
 from .synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
 
 Progress = Callable[[Iterable], Iterable]
@@ -144,20 +144,6 @@ def export_classification(root: Path, seed: int, scenes: int, crop_size: int, pa
     return counts
 
 
-def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> list[Box | None]:
-    """For each true box, the found box matched to it one to one (greedy by IoU), or None below ``min_iou``."""
-    pairs = sorted(((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True)
-    out: list[Box | None] = [None] * len(truth)
-    used: set[int] = set()
-    for iou, i, k in pairs:
-        if iou < min_iou:
-            break
-        if out[i] is None and k not in used:
-            out[i] = found[k]
-            used.add(k)
-    return out
-
-
 def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int, padding: float,
                          box_jitter: float = 0.05, seed: int = 0, progress: Progress = _identity,
                          boxes: BoxSource | None = None, min_iou: float = 0.5) -> dict[str, int]:
@@ -189,13 +175,14 @@ def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int,
         if boxes is None:
             _cut_crops(root, stem, image, objects, rng, crop_size, padding, box_jitter, counts)
             continue
-        for j, ((kind, _, visibility), found) in enumerate(zip(objects, match_boxes([b for _, b, _ in objects],
-                                                                                  boxes(image), min_iou))):
+        found = boxes(image)
+        for j, ((kind, _, visibility), k) in enumerate(zip(objects, match_boxes([b for _, b, _ in objects],
+                                                                              found, min_iou))):
             if kind not in CLASSES or visibility < MIN_CROP_VISIBILITY:
                 continue
-            if found is None:
+            if k is None:
                 missed += 1
                 continue
-            _imwrite(root / kind / f"{stem}_{j}_det.png", square_crop(image, found, padding, crop_size))
+            _imwrite(root / kind / f"{stem}_{j}_det.png", square_crop(image, found[k], padding, crop_size))
             counts[kind] += 1
     return counts if boxes is None else {**counts, "missed_by_detector": missed}

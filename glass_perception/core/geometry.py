@@ -49,6 +49,20 @@ class Box:
         return inter / union if union > 0 else 0.0
 
 
+def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> list[int | None]:
+    """Greedy one-to-one matching by IoU: for each true box, the index of its found box, or None."""
+    pairs = sorted(((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True)
+    match: list[int | None] = [None] * len(truth)
+    used: set[int] = set()
+    for iou, i, k in pairs:
+        if iou < min_iou:
+            break
+        if match[i] is None and k not in used:
+            match[i] = k
+            used.add(k)
+    return match
+
+
 def square_region(box: Box, padding: float) -> tuple[int, int, int]:
     """The square (x0, y0, side) in source pixels that the crop of ``box`` covers.
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import Box
+from .geometry import Box, match_boxes
 
 
 @dataclass
@@ -36,23 +36,13 @@ class Tally:
 def score_frame(truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], min_iou: float = 0.5) -> Tally:
     """Greedy one-to-one matching by IoU: a truth object is correct when its matched box has its class."""
     tally = Tally()
-    pairs = sorted(((t.iou(p), i, j) for i, (t, _) in enumerate(truth) for j, (p, _) in enumerate(predicted)),
-                   reverse=True)
-    used_t, used_p, match = set(), set(), {}
-    for iou, i, j in pairs:
-        if iou < min_iou:
-            break
-        if i in used_t or j in used_p:
-            continue
-        used_t.add(i)
-        used_p.add(j)
-        match[i] = j
-    for i, (_, kind) in enumerate(truth):
+    match = match_boxes([t for t, _ in truth], [p for p, _ in predicted], min_iou)
+    for (_, kind), j in zip(truth, match):
         entry = tally.per_class.setdefault(kind, [0, 0])
         entry[1] += 1
-        if i not in match:
+        if j is None:
             tally.missed += 1
-        elif predicted[match[i]][1] == kind:
+        elif predicted[j][1] == kind:
             tally.correct += 1
             entry[0] += 1
         else:

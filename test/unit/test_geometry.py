@@ -173,3 +173,14 @@ def test_stack_refuses_empty_and_mixed_sizes():
         stack_crops([np.zeros((16, 16, 3), np.uint8), np.zeros((8, 8, 3), np.uint8)])
     with pytest.raises(ValueError, match="square"):
         stack_crops([np.zeros((16, 20, 3), np.uint8)])
+
+
+def test_match_boxes_pairs_each_true_box_with_at_most_one_found_box():
+    from glass_perception.core.geometry import match_boxes
+
+    truth = [Box(50, 50, 20, 40), Box(58, 50, 20, 40), Box(200, 100, 30, 30)]
+    found = [Box(56, 51, 20, 40), Box(120, 100, 30, 30)]
+    # the one detection overlaps both nearby truths: it goes to the closer one, the other has none
+    assert match_boxes(truth, found, 0.5) == [None, 0, None]
+    assert match_boxes(truth, [], 0.5) == [None, None, None]
+    assert match_boxes(truth, found, 0.99) == [None, None, None]

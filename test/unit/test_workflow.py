@@ -98,18 +98,6 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
     assert synth.main(["crops", "--from", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
 
 
-def test_match_boxes_pairs_each_true_box_with_at_most_one_detection():
-    from glass_perception.core.datasets import match_boxes
-    from glass_perception.core.geometry import Box
-
-    truth = [Box(50, 50, 20, 40), Box(58, 50, 20, 40), Box(200, 100, 30, 30)]
-    found = [Box(56, 51, 20, 40), Box(120, 100, 30, 30)]
-    # the one detection overlaps both nearby truths: it goes to the closer one, the other has none
-    assert match_boxes(truth, found, 0.5) == [None, found[0], None]
-    assert match_boxes(truth, [], 0.5) == [None, None, None]
-    assert match_boxes(truth, found, 0.99) == [None, None, None]
-
-
 def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
     """`glass-synth crops --detector` cuts each found glass around its detected box, as the node does."""
     import cv2
