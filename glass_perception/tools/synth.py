@@ -24,9 +24,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..core.errors import ModelLoadError
 from ..core.datasets import (RENDERERS, crops_from_detection, export_classification, export_detection,
                              scene_renderer)
+from ..core.errors import ModelLoadError
 from ..core.params import DETECTOR
 from ..core.pbr import QUALITIES
 
@@ -59,9 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut each glass around the box this detector finds for it (as the node does at run "
                         "time, with its real box error) instead of the jittered true box; '' = the shipped "
                         "detector. Use scenes the detector was not trained on")
-    k.add_argument("--imgsz", type=int, default=_default(DETECTOR, "imgsz"), help="detector input size")
-    k.add_argument("--conf", type=float, default=_default(DETECTOR, "conf"), help="detector confidence threshold")
-    k.add_argument("--min-iou", type=float, default=0.5, help="IoU a detected box needs to stand for a glass")
+    k.add_argument("--imgsz", type=int, default=_default(DETECTOR, "imgsz"), help="with --detector: its input size")
+    k.add_argument("--conf", type=float, default=_default(DETECTOR, "conf"), help="with --detector: its confidence threshold")
+    k.add_argument("--min-iou", type=float, default=0.5, help="with --detector: the IoU a detected box needs to stand for a glass")
     for s in (c, k):
         s.add_argument("--crop-size", type=int, default=96)
         s.add_argument("--crop-padding", type=float, default=0.1)
