@@ -114,15 +114,24 @@ def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
                box.w * float(np.exp(rng.normal(0, amount))), box.h * float(np.exp(rng.normal(0, amount))))
 
 
-def _cut_crops(root: Path, stem: str, image: np.ndarray, objects, rng: np.random.Generator, crop_size: int,
-               padding: float, box_jitter: float, counts: dict[str, int]) -> None:
-    """Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j>.png``."""
+def _cut_crops(root: Path, stem: str, image: np.ndarray, objects, crop_box: Callable[[int, Box], Box | None],
+               crop_size: int, padding: float, counts: dict[str, int], suffix: str = "") -> int:
+    """Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j><suffix>.png``.
+
+    Each glass ``j`` is cut around ``crop_box(j, true_box)``; a glass it gives no box for is
+    skipped. Returns how many were skipped.
+    """
+    skipped = 0
     for j, (kind, box, visibility) in enumerate(objects):
         if kind not in counts or visibility < MIN_CROP_VISIBILITY:
             continue
-        crop = square_crop(image, jitter_box(box, rng, box_jitter), padding, crop_size)
-        _imwrite(root / kind / f"{stem}_{j}.png", crop)
+        around = crop_box(j, box)
+        if around is None:
+            skipped += 1
+            continue
+        _imwrite(root / kind / f"{stem}_{j}{suffix}.png", square_crop(image, around, padding, crop_size))
         counts[kind] += 1
+    return skipped
 
 
 def export_classification(root: Path, seed: int, scenes: int, crop_size: int, padding: float,
@@ -140,7 +149,7 @@ def export_classification(root: Path, seed: int, scenes: int, crop_size: int, pa
     for i in progress(range(scenes)):
         scene = renderer(seed, i, width, height, kinds=CLASSES)
         _cut_crops(root, f"s{seed}_{i:05d}", scene.image, [(o.kind, o.box, o.visibility) for o in scene.glassware()],
-                   rng, crop_size, padding, box_jitter, counts)
+                   lambda j, box: jitter_box(box, rng, box_jitter), crop_size, padding, counts)
     return counts
 
 
@@ -173,16 +182,11 @@ def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int,
             raise FileNotFoundError(f"{det_root / 'images' / split / stem}.jpg is missing or unreadable")
         objects = [(o["kind"], Box(*o["box"]), o.get("visibility", 1.0)) for o in truth[stem]]
         if boxes is None:
-            _cut_crops(root, stem, image, objects, rng, crop_size, padding, box_jitter, counts)
+            _cut_crops(root, stem, image, objects, lambda j, box: jitter_box(box, rng, box_jitter),
+                       crop_size, padding, counts)
             continue
         found = boxes(image)
-        for j, ((kind, _, visibility), k) in enumerate(zip(objects, match_boxes([b for _, b, _ in objects],
-                                                                              found, min_iou))):
-            if kind not in CLASSES or visibility < MIN_CROP_VISIBILITY:
-                continue
-            if k is None:
-                missed += 1
-                continue
-            _imwrite(root / kind / f"{stem}_{j}_det.png", square_crop(image, found[k], padding, crop_size))
-            counts[kind] += 1
+        match = match_boxes([box for _, box, _ in objects], found, min_iou)
+        missed += _cut_crops(root, stem, image, objects, lambda j, box: None if match[j] is None else found[match[j]],
+                             crop_size, padding, counts, suffix="_det")
     return counts if boxes is None else {**counts, "missed_by_detector": missed}
