@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .atomic import atomic_path, atomic_write_text
+from .device import resolve_device
 from .errors import ModelLoadError
 
 FORMAT = "glass_perception.classifier"
@@ -95,28 +95,18 @@ class ClassifierMeta:
         return meta
 
 
-def build_model(architecture: str, num_classes: int, head: str = "dense128", pretrained: bool = False) -> nn.Module:
+def build_model(architecture: str, num_classes: int, head: str = "dense128", weights=None) -> nn.Module:
     """A torchvision backbone with a new classification head.
 
-    ``pretrained`` loads torchvision's ImageNet weights, which are downloaded on first use: this
-    works on a connected machine only; offline it raises a RuntimeError saying so.
+    ``weights`` is a torchvision weights enum or None (random initialisation, then a checkpoint's
+    tensors are loaded). Downloading ImageNet weights for training is the workflow's business
+    (``glass_perception.workflow.checkpoints.pretrained_model``).
     """
     import torchvision.models as tvm
 
     if architecture not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {architecture}")
-    weights = None
-    if pretrained:
-        weights = {"mobilenet_v2": tvm.MobileNet_V2_Weights.IMAGENET1K_V1,
-                   "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V2,
-                   "vgg16": tvm.VGG16_Weights.IMAGENET1K_V1}[architecture]
-    try:
-        net = getattr(tvm, architecture)(weights=weights)
-    except Exception as e:  # URLError, HTTPError, OSError: whatever the download raised
-        raise RuntimeError(
-            f"could not get torchvision's ImageNet weights for {architecture} ({type(e).__name__}: {e}). "
-            "They are downloaded on first use and need internet; offline, train from scratch "
-            "(--init scratch) or start from a checkpoint of this project (--init PATH.safetensors)") from e
+    net = getattr(tvm, architecture)(weights=weights)
     if architecture == "mobilenet_v2":
         features = net.classifier[1].in_features
         net.classifier = _head(head, features, num_classes)
@@ -142,12 +132,6 @@ def _head(kind: str, features: int, num_classes: int) -> nn.Module:
 HEAD_MODULE = {"mobilenet_v2": "classifier", "resnet50": "fc", "vgg16": "classifier"}
 # a tensor only that architecture has: tells which network a checkpoint's weights belong to
 SIGNATURE = {"mobilenet_v2": "features.18.0.weight", "resnet50": "layer4.2.conv3.weight", "vgg16": "features.28.weight"}
-
-
-def backbone_parameters(model: nn.Module, architecture: str):
-    """The parameters that a frozen-backbone training leaves alone."""
-    head = HEAD_MODULE[architecture]
-    return [p for name, p in model.named_parameters() if not name.startswith(head + ".")]
 
 
 def _misfit(state: dict, expected: dict, meta: ClassifierMeta) -> str | None:
@@ -179,18 +163,6 @@ def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
     return path.parent / (path.name + ".safetensors"), path.parent / (path.name + ".json")
 
 
-def save_checkpoint(model: nn.Module, meta: ClassifierMeta, path: Path | str) -> tuple[Path, Path]:
-    """Write weights then metadata, each atomically; returns both paths."""
-    from safetensors.torch import save_file
-
-    weights, meta_path = checkpoint_paths(path)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(weights) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT, "architecture": meta.architecture})
-    atomic_write_text(meta_path, meta.to_json())
-    return weights, meta_path
-
-
 def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, ClassifierMeta]:
     """Load a checkpoint for inference (eval mode); raise ModelLoadError naming the file on any fault."""
     from safetensors import SafetensorError
@@ -217,21 +189,6 @@ def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, C
     model.load_state_dict(state, strict=True)
     model.eval()
     return model.to(device), meta
-
-
-def resolve_device(name: str) -> str:
-    """Check a device name ('cpu', 'cuda', 'cuda:N'); raise ValueError with what is available."""
-    name = (name or "cpu").strip().lower()
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device '{name}' requested but CUDA is not available here; use 'cpu'")
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise ValueError(f"device '{name}' does not exist: {torch.cuda.device_count()} CUDA device(s)")
-        return f"cuda:{index}"
-    raise ValueError(f"device '{name}' is not one of cpu, cuda, cuda:N")
 
 
 def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .classifier import ModelLoadError, resolve_device
+from .device import check_onnx_device, resolve_device
+from .errors import ModelLoadError
 from .geometry import Box
 from .paths import DEFAULT_DETECTOR
 
@@ -87,7 +88,7 @@ class Detector:
             _check_weights_file(Path(source))
         if is_onnx:
             self.class_names, fixed = onnx_detector_info(Path(source))
-            _check_onnx_device(source, self.device)
+            check_onnx_device(source, self.device)
             if fixed and fixed != (imgsz, imgsz):
                 self.imgsz = fixed[0] if fixed[0] == fixed[1] else fixed
                 self.notes.append(f"{source} has a fixed input size of {fixed[0]}x{fixed[1]}: running at that size, "
@@ -142,14 +143,6 @@ def _check_weights_file(p: Path) -> None:
         raise ModelLoadError(f"{p}: detector weights must be a .pt or .onnx file exported by Ultralytics{hint}")
     if p.stat().st_size == 0:
         raise ModelLoadError(f"{p}: detector weights file is empty")
-
-
-def _check_onnx_device(source: str, device: str) -> None:
-    import onnxruntime
-
-    if device.startswith("cuda") and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        raise ModelLoadError(f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX detector, and the "
-                             "installed onnxruntime runs on the CPU only; pip install onnxruntime-gpu, or use device cpu")
 
 
 @contextmanager

@@ -22,7 +22,7 @@ PROG = "glass-compare-models"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..core.benchmark import DEFAULT_MODELS
+    from ..workflow.benchmark import DEFAULT_MODELS
 
     p = argparse.ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="NAME",
@@ -46,7 +46,7 @@ COLUMNS = ("model", "params M", "file MB", "p50 ms", "p95 ms", "batch-{b} img/s"
 
 
 def table_rows(report: dict) -> list[list[str]]:
-    from ..core.benchmark import REFERENCE_IMAGES, REFERENCE_MODEL
+    from ..workflow.benchmark import REFERENCE_IMAGES, REFERENCE_MODEL
 
     rows = []
     for name, r in report["models"].items():
@@ -68,7 +68,7 @@ def format_table(report: dict) -> str:
 
 
 def to_csv(report: dict) -> str:
-    from ..core.benchmark import REFERENCE_IMAGES, REFERENCE_MODEL
+    from ..workflow.benchmark import REFERENCE_IMAGES, REFERENCE_MODEL
 
     fields = ["model", "params", "file_bytes", "latency_p50_ms", "latency_p95_ms", "latency_mean_ms",
               "batch", "throughput_images_per_s", "peak_memory_mb", "peak_memory_kind",
@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from ..core.atomic import atomic_write_text
-    from ..core.benchmark import REFERENCE_IMAGES, compare
-    from ..core.classifier import ARCHITECTURES, resolve_device
+    from ..workflow.benchmark import REFERENCE_IMAGES, compare
+    from ..core.classifier import ARCHITECTURES
+    from ..core.device import resolve_device
 
     unknown = [m for m in args.models if m not in ARCHITECTURES]
     if unknown:

@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from ..core.atomic import atomic_write_text
-    from ..core.classifier import GlassClassifier, ModelLoadError
-    from ..core.evaluation import evaluate_crops, folder_samples, plot_report, synthetic_samples
+    from ..core.classifier import GlassClassifier
+    from ..core.errors import ModelLoadError
+    from ..workflow.evaluation import evaluate_crops, folder_samples, plot_report, synthetic_samples
     from ..core.paths import DEFAULT_CLASSIFIER
 
     try:

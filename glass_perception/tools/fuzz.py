@@ -2,7 +2,7 @@
 
 Each target node (detector_node, classifier_node, overlay_node) runs as its own process, in its
 own namespace (/fuzz/<target>) of a random ROS domain, with the params file the launch file uses.
-The cases come from ``glass_perception.core.fuzz`` (seeded: a case is rebuilt from seed, target
+The cases come from ``glass_perception.workflow.fuzz`` (seeded: a case is rebuilt from seed, target
 and index). Malformed and unpaired cases are sent in small batches, each closed by a valid
 message (a valid case of the stream, or a plain synthetic frame when the batch is full); the
 harness waits for the valid message's answer, by stamp, before the next batch, and checks that
@@ -187,7 +187,7 @@ class Harness:
         from sensor_msgs.msg import Image
         from vision_msgs.msg import Detection2DArray
 
-        from ..core import fuzz
+        from ..workflow import fuzz
         from ..nodes.common import DIAGNOSTICS_QOS, RESULT_QOS, SENSOR_PUB_QOS
 
         self.rclpy, self.fuzz, self.args = rclpy, fuzz, args

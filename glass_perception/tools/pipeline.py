@@ -165,7 +165,7 @@ class Monitor:
         self.last_time = None
         self.debug_seen = 0
         self.saved: list[Path] = []
-        from ..core.scoring import Tally
+        from ..workflow.scoring import Tally
         self.tally = Tally()
         self.node.create_subscription(Detection2DArray, "glass/classifications", self._on_classes, RESULT_QOS)
         self.node.create_subscription(Detection2DArray, "camera/ground_truth", self._on_truth, RESULT_QOS)
@@ -238,7 +238,7 @@ class Monitor:
 
     def _on_classes(self, msg) -> None:
         from ..core import messages
-        from ..core.scoring import score_frame
+        from ..workflow.scoring import score_frame
         from ..core.synthetic import CLASSES
 
         now = time.time()
@@ -274,7 +274,7 @@ class Monitor:
         self.saved.append(path)
 
     def report(self) -> dict:
-        from ..core.scoring import percentiles
+        from ..workflow.scoring import percentiles
 
         n = len(self.latencies)
         span = (self.last_time - self.first_time) if n > 1 else 0.0
@@ -304,7 +304,7 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     from ..core.detector import Detector
     from ..core.geometry import square_crop
     from ..core.paths import DEFAULT_CLASSIFIER
-    from ..core.scoring import percentiles
+    from ..workflow.scoring import percentiles
     from ..core.sources import open_source
 
     cfg = yaml.safe_load(params.read_text())

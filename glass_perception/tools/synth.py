@@ -24,11 +24,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..core.datasets import (RENDERERS, crops_from_detection, export_classification, export_detection,
+from ..workflow.datasets import (RENDERERS, crops_from_detection, export_classification, export_detection,
                              scene_renderer)
 from ..core.errors import ModelLoadError
 from ..core.params import DETECTOR
-from ..core.pbr import QUALITIES
+from ..workflow.pbr import QUALITIES
 
 
 def _default(params, name):

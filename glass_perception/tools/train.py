@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from ..core.classifier import ARCHITECTURES, HEADS
-from ..core.training import LR_SCHEDULES
+from ..workflow.training import LR_SCHEDULES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from ..core.classifier import resolve_device
-    from ..core.training import TrainConfig, fit
+    from ..core.device import resolve_device
+    from ..workflow.training import TrainConfig, fit
 
     try:
         device = resolve_device(args.device)

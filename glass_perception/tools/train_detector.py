@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..core.atomic import atomic_path, atomic_write_text
-from ..core.datasets import export_detection
+from ..workflow.datasets import export_detection
 
 
 def build_parser() -> argparse.ArgumentParser:

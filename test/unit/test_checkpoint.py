@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from glass_perception.core.classifier import (FORMAT, ClassifierMeta, GlassClassifier, ModelLoadError, build_model,
-                                              checkpoint_paths, frozen_for_cpu, load_checkpoint, preprocess,
-                                              resolve_device, save_checkpoint)
+from glass_perception.core.classifier import (FORMAT, ClassifierMeta, GlassClassifier, build_model, checkpoint_paths,
+                                              frozen_for_cpu, load_checkpoint, preprocess)
+from glass_perception.core.device import resolve_device
+from glass_perception.core.errors import ModelLoadError
+from glass_perception.workflow.checkpoints import save_checkpoint
 
 NAMES = ["cup", "beer_glass", "soju_glass"]
 SIZE = 32     # the smallest practical input keeps these tests fast

@@ -1,4 +1,4 @@
-"""glass_perception.core.fuzz: the seeded cases glass-fuzz sends, checked against the codec and rules.
+"""glass_perception.workflow.fuzz: the seeded cases glass-fuzz sends, checked against the codec and rules.
 
 If a case's label (valid / malformed / unpaired) disagreed with what the node's own rules make of
 it, the DDS fuzzing would report the node wrongly; these tests keep the generator honest.
@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from glass_perception.core import fuzz
+from glass_perception.workflow import fuzz
 from glass_perception.core.geometry import unstack_crops
 from glass_perception.core.image_codec import ENCODINGS, ImageError, image_to_bgr
 from glass_perception.core.messages import box_of, stamp_key

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from glass_perception.core import pbr
+from glass_perception.workflow import pbr
 from glass_perception.core.synthetic import CLASSES
 
 

@@ -1,4 +1,4 @@
-"""glass_perception.core.scoring: matching predictions to truth, latency percentiles."""
+"""glass_perception.workflow.scoring: matching predictions to truth, latency percentiles."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from glass_perception.core.geometry import Box
-from glass_perception.core.scoring import Tally, percentiles, score_frame
+from glass_perception.workflow.scoring import Tally, percentiles, score_frame
 
 CUP, BEER, SOJU = Box(50, 50, 20, 20), Box(150, 50, 20, 20), Box(250, 50, 20, 20)
 

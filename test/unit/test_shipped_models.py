@@ -7,10 +7,10 @@ import pytest
 
 from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.detector import Detector
-from glass_perception.core.evaluation import evaluate_crops
+from glass_perception.workflow.evaluation import evaluate_crops
 from glass_perception.core.geometry import square_crop
 from glass_perception.core.paths import DEFAULT_CLASSIFIER
-from glass_perception.core.scoring import Tally, score_frame
+from glass_perception.workflow.scoring import Tally, score_frame
 from glass_perception.core.sources import open_source
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME
 
@@ -21,7 +21,7 @@ FRESH_SCENES = 12
 @pytest.fixture(scope="module")
 def scenes():
     """(image, [(kind, box, visibility)]) for the fresh renders and the shipped scenes."""
-    from glass_perception.core.pbr import render_pbr_scene
+    from glass_perception.workflow.pbr import render_pbr_scene
 
     out = []
     for i in range(FRESH_SCENES):

@@ -71,7 +71,7 @@ def test_synthetic_fast_source_frames_have_truth():
 def test_scene_set_plays_rendered_scenes_with_truth_scaled_to_the_output(tmp_path):
     import json
 
-    from glass_perception.core.datasets import export_detection
+    from glass_perception.workflow.datasets import export_detection
 
     export_detection(tmp_path / "det", seed=612, count=3, split="val", width=320, height=240)
     truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())

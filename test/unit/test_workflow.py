@@ -10,7 +10,7 @@ import pytest
 
 from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.synthetic import CLASSES
-from glass_perception.core.training import LR_FLOOR, TrainConfig, learning_rate
+from glass_perception.workflow.training import LR_FLOOR, TrainConfig, learning_rate
 from glass_perception.tools import evaluate, synth, train
 
 
@@ -139,7 +139,7 @@ def test_detect_resumes_an_interrupted_render_and_refuses_other_settings(tmp_pat
         calls.append(index)
         return render_scene(seed, index, width, height, kinds=kinds)
 
-    from glass_perception.core.datasets import export_detection
+    from glass_perception.workflow.datasets import export_detection
 
     export_detection(tmp_path, 613, 3, "train", 160, 120, renderer=counting, settings={"renderer": "t"})
     export_detection(tmp_path, 613, 5, "train", 160, 120, renderer=counting, settings={"renderer": "t"})

@@ -16,9 +16,9 @@ from typing import Callable, Iterable
 import cv2
 import numpy as np
 
-from .atomic import atomic_path, atomic_write_text
-from .geometry import Box, match_boxes, square_crop
-from .synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
+from ..core.atomic import atomic_path, atomic_write_text
+from ..core.geometry import Box, match_boxes, square_crop
+from ..core.synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
 
 Progress = Callable[[Iterable], Iterable]
 Renderer = Callable[..., Scene]      # (seed, index, width, height, kinds=None) -> Scene

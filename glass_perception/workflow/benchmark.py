@@ -4,7 +4,7 @@ Every network is built by :func:`glass_perception.core.classifier.build_model`, 
 and class count as the shipped classifier, so what is measured is the network the classifier node
 runs (with random weights: only its shape matters for speed and size).
 
-Each model is measured in a fresh Python process (``python -m glass_perception.core.benchmark
+Each model is measured in a fresh Python process (``python -m glass_perception.workflow.benchmark
 --one NAME ...``), one model after another, so that its peak memory is its own: on CPU the growth
 of the process's peak resident set (VmHWM) over its resident set after importing torch, on CUDA
 ``torch.cuda.max_memory_allocated``. The child prints one JSON line; :func:`compare` collects them.
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .classifier import ARCHITECTURES, ClassifierMeta, build_model, save_checkpoint
+from ..core.classifier import ARCHITECTURES, ClassifierMeta, build_model
+from .checkpoints import save_checkpoint
 from .scoring import percentiles
 
 DEFAULT_MODELS = ("mobilenet_v2", "resnet50", "vgg16")
@@ -85,7 +86,7 @@ def measure_one(architecture: str, input_size: int = 224, batch: int = 32, iters
         raise ValueError("input_size, batch, iters and batch_iters must be >= 1, warmup >= 0")
     import torchvision.models  # noqa: F401  (build_model imports it; keep it out of the model's memory)
 
-    from .synthetic import CLASSES
+    from ..core.synthetic import CLASSES
 
     class_names = sorted(CLASSES)   # as the shipped classifier has them
     num_classes = num_classes or len(class_names)
@@ -195,7 +196,7 @@ def machine_info(device: str, threads: int | None) -> dict:
 def run_child(architecture: str, input_size: int, batch: int, iters: int, warmup: int, batch_iters: int,
               device: str, threads: int | None) -> dict:
     """:func:`measure_one` in a fresh interpreter; raise RuntimeError with the child's last error line."""
-    cmd = [sys.executable, "-m", "glass_perception.core.benchmark", "--one", architecture,
+    cmd = [sys.executable, "-m", "glass_perception.workflow.benchmark", "--one", architecture,
            "--input-size", str(input_size), "--batch", str(batch), "--iters", str(iters),
            "--warmup", str(warmup), "--batch-iters", str(batch_iters), "--device", device]
     if threads:
@@ -249,7 +250,7 @@ def compare(models=DEFAULT_MODELS, input_size: int = 224, batch: int = 32, iters
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child side: ``python -m glass_perception.core.benchmark --one NAME ...``."""
+    """The child side: ``python -m glass_perception.workflow.benchmark --one NAME ...``."""
     p = argparse.ArgumentParser(description="measure one model (used by glass-compare-models)")
     p.add_argument("--one", required=True, metavar="NAME")
     p.add_argument("--input-size", type=int, default=224)

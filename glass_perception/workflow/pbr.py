@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import Box
-from .synthetic import VARIANTS, Scene, SceneObject, object_profile
+from ..core.geometry import Box
+from ..core.synthetic import VARIANTS, Scene, SceneObject, object_profile
 
 
 @dataclass(frozen=True)

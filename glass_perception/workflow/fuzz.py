@@ -36,10 +36,10 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
-from .geometry import Box, square_crop, stack_crops
-from .image_codec import ENCODINGS
-from .params import NODES
-from .synthetic import render_scene
+from ..core.geometry import Box, square_crop, stack_crops
+from ..core.image_codec import ENCODINGS
+from ..core.params import NODES
+from ..core.synthetic import render_scene
 
 TARGETS = ("detector", "classifier", "overlay")
 VALID, MALFORMED, UNPAIRED = "valid", "malformed", "unpaired"

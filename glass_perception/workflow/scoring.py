@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import Box, match_boxes
+from ..core.geometry import Box, match_boxes
 
 
 @dataclass

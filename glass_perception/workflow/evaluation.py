@@ -11,10 +11,10 @@ from typing import Iterable
 import cv2
 import numpy as np
 
-from .classifier import GlassClassifier
+from ..core.classifier import GlassClassifier
 from .datasets import jitter_box
-from .geometry import square_crop
-from .synthetic import CLASSES, render_scene
+from ..core.geometry import square_crop
+from ..core.synthetic import CLASSES, render_scene
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -92,7 +92,7 @@ def plot_report(report: dict, path: Path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .atomic import atomic_path
+    from ..core.atomic import atomic_path
 
     names = report["class_names"]
     cm = np.asarray(report["confusion_matrix"])

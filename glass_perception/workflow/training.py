@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
-from .atomic import atomic_path, atomic_write_text
+from ..core.atomic import atomic_path, atomic_write_text
 from .evaluation import report_from
-from .classifier import (ClassifierMeta, backbone_parameters, build_model, checkpoint_paths,
-                         load_checkpoint, save_checkpoint)
+from ..core.classifier import ClassifierMeta, build_model, checkpoint_paths, load_checkpoint
+from .checkpoints import backbone_parameters, pretrained_model, save_checkpoint
 
 
 @dataclass
@@ -73,7 +73,7 @@ def learning_rate(cfg: TrainConfig, epoch: int) -> float:
 def make_transforms(cfg: TrainConfig, train: bool):
     from torchvision import transforms as T
 
-    from .classifier import IMAGENET_MEAN, IMAGENET_STD
+    from ..core.classifier import IMAGENET_MEAN, IMAGENET_STD
 
     steps = [T.Resize((cfg.input_size, cfg.input_size))]
     if train:
@@ -198,7 +198,10 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
     train_set, val_set, class_names = make_datasets(cfg)
     device = cfg.device
     if cfg.init in ("imagenet", "scratch"):
-        model = build_model(cfg.architecture, len(class_names), cfg.head, pretrained=cfg.init == "imagenet")
+        if cfg.init == "imagenet":
+            model = pretrained_model(cfg.architecture, len(class_names), cfg.head)
+        else:
+            model = build_model(cfg.architecture, len(class_names), cfg.head)
     else:
         model, meta = load_checkpoint(cfg.init)
         if meta.class_names != list(class_names) or meta.architecture != cfg.architecture:

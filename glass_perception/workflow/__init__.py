@@ -1,0 +1,4 @@
+"""What makes and checks the models: renderers, datasets, training, evaluation, benchmarks, fuzz cases.
+
+May use ``core``; the robot's nodes never import it (checked by the import contracts in setup.cfg).
+"""
