@@ -1,10 +1,11 @@
 """Atomic file writes: a reader (or a crash) never sees half a file."""
+
 from __future__ import annotations
 
-import os
-import tempfile
 from contextlib import contextmanager
+import os
 from pathlib import Path
+import tempfile
 
 
 @contextmanager
@@ -12,13 +13,13 @@ def atomic_path(path: Path | str):
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=path.suffix, dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; give the file the usual mode
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -9,11 +9,12 @@ a checkpoint cannot run code) and ``<stem>.json`` (metadata)::
      "input_size": 96, "mean": [...], "std": [...], "channel_order": "rgb",
      "crop_padding": 0.1, "training": {...}}
 """
+
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 import json
 import math
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -24,12 +25,12 @@ from torch import nn
 from .device import resolve_device
 from .errors import ModelLoadError
 
-FORMAT = "glass_perception.classifier"
+FORMAT = 'glass_perception.classifier'
 FORMAT_VERSION = 1
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-ARCHITECTURES = ("mobilenet_v2", "resnet50", "vgg16")
-HEADS = ("linear", "dense128")
+ARCHITECTURES = ('mobilenet_v2', 'resnet50', 'vgg16')
+HEADS = ('linear', 'dense128')
 
 
 @dataclass
@@ -37,30 +38,37 @@ class ClassifierMeta:
     architecture: str
     class_names: list[str]
     input_size: int
-    head: str = "dense128"
+    head: str = 'dense128'
     mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
     std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    channel_order: str = "rgb"
+    channel_order: str = 'rgb'
     crop_padding: float = 0.1
     training: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        d = {"format": FORMAT, "format_version": FORMAT_VERSION}
+        d = {'format': FORMAT, 'format_version': FORMAT_VERSION}
         d.update(asdict(self))
         return json.dumps(d, indent=2)
 
     @classmethod
-    def from_json(cls, text: str, source: Path) -> "ClassifierMeta":
+    def from_json(cls, text: str, source: Path) -> 'ClassifierMeta':
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ModelLoadError(f"{source}: not valid JSON ({e}); re-export the checkpoint with glass-train") from e
-        if not isinstance(d, dict) or d.get("format") != FORMAT:
-            raise ModelLoadError(f"{source}: not a glass_perception classifier metadata file "
-                                 f"(expected \"format\": \"{FORMAT}\")")
-        if d.get("format_version") != FORMAT_VERSION:
-            raise ModelLoadError(f"{source}: format_version {d.get('format_version')} is not supported "
-                                 f"(this version reads {FORMAT_VERSION})")
+            raise ModelLoadError(
+                f'{source}: not valid JSON ({e}); re-export the checkpoint with glass-train'
+            ) from e
+        if not isinstance(d, dict) or d.get('format') != FORMAT:
+            raise ModelLoadError(
+                f'{source}: not a glass_perception classifier metadata file '
+                f'(expected "format": "{FORMAT}")'
+            )
+        if d.get('format_version') != FORMAT_VERSION:
+            raise ModelLoadError(
+                f'{source}: format_version {d.get("format_version")} is not supported '
+                f'(this version reads {FORMAT_VERSION})'
+            )
+
         def str_list(key):
             v = d[key]
             if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
@@ -69,33 +77,56 @@ class ClassifierMeta:
 
         def float_triple(key, default):
             v = d.get(key, list(default))
-            if not isinstance(v, list) or len(v) != 3 or not all(
-                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
+            if (
+                not isinstance(v, list)
+                or len(v) != 3
+                or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in v
+                )
+            ):
                 raise TypeError(f"'{key}' must be a list of three finite numbers")
             return [float(x) for x in v]
 
         try:
-            meta = cls(architecture=str(d["architecture"]), class_names=str_list("class_names"),
-                       input_size=int(d["input_size"]), head=str(d.get("head", "dense128")),
-                       mean=float_triple("mean", IMAGENET_MEAN), std=float_triple("std", IMAGENET_STD),
-                       channel_order=str(d.get("channel_order", "rgb")),
-                       crop_padding=float(d.get("crop_padding", 0.1)), training=dict(d.get("training", {})))
+            meta = cls(
+                architecture=str(d['architecture']),
+                class_names=str_list('class_names'),
+                input_size=int(d['input_size']),
+                head=str(d.get('head', 'dense128')),
+                mean=float_triple('mean', IMAGENET_MEAN),
+                std=float_triple('std', IMAGENET_STD),
+                channel_order=str(d.get('channel_order', 'rgb')),
+                crop_padding=float(d.get('crop_padding', 0.1)),
+                training=dict(d.get('training', {})),
+            )
         except (KeyError, TypeError, ValueError) as e:
-            raise ModelLoadError(f"{source}: missing or malformed field {e}") from e
+            raise ModelLoadError(f'{source}: missing or malformed field {e}') from e
         if meta.architecture not in ARCHITECTURES:
-            raise ModelLoadError(f"{source}: architecture '{meta.architecture}' is unknown; "
-                                 f"supported: {', '.join(ARCHITECTURES)}")
+            raise ModelLoadError(
+                f"{source}: architecture '{meta.architecture}' is unknown; "
+                f'supported: {", ".join(ARCHITECTURES)}'
+            )
         if meta.head not in HEADS:
-            raise ModelLoadError(f"{source}: head '{meta.head}' is unknown; supported: {', '.join(HEADS)}")
+            raise ModelLoadError(
+                f"{source}: head '{meta.head}' is unknown; supported: {', '.join(HEADS)}"
+            )
         if len(meta.class_names) < 2 or len(set(meta.class_names)) != len(meta.class_names):
-            raise ModelLoadError(f"{source}: class_names must list at least two distinct names")
-        if not 16 <= meta.input_size <= 1024 or len(meta.mean) != 3 or len(meta.std) != 3 \
-                or min(meta.std) <= 0 or meta.channel_order not in ("rgb", "bgr"):
-            raise ModelLoadError(f"{source}: input_size, mean, std or channel_order out of range")
+            raise ModelLoadError(f'{source}: class_names must list at least two distinct names')
+        if (
+            not 16 <= meta.input_size <= 1024
+            or len(meta.mean) != 3
+            or len(meta.std) != 3
+            or min(meta.std) <= 0
+            or meta.channel_order not in ('rgb', 'bgr')
+        ):
+            raise ModelLoadError(f'{source}: input_size, mean, std or channel_order out of range')
         return meta
 
 
-def build_model(architecture: str, num_classes: int, head: str = "dense128", weights=None) -> nn.Module:
+def build_model(
+    architecture: str, num_classes: int, head: str = 'dense128', weights=None
+) -> nn.Module:
     """A torchvision backbone with a new classification head.
 
     ``weights`` is a torchvision weights enum or None (random initialisation, then a checkpoint's
@@ -105,12 +136,12 @@ def build_model(architecture: str, num_classes: int, head: str = "dense128", wei
     import torchvision.models as tvm
 
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {architecture}")
+        raise ValueError(f'unknown architecture {architecture}')
     net = getattr(tvm, architecture)(weights=weights)
-    if architecture == "mobilenet_v2":
+    if architecture == 'mobilenet_v2':
         features = net.classifier[1].in_features
         net.classifier = _head(head, features, num_classes)
-    elif architecture == "resnet50":
+    elif architecture == 'resnet50':
         features = net.fc.in_features
         net.fc = _head(head, features, num_classes)
     else:  # vgg16: the head replaces VGG's whole classifier (its 4096-wide layers) on the 25088 pooled features,
@@ -121,49 +152,65 @@ def build_model(architecture: str, num_classes: int, head: str = "dense128", wei
 
 
 def _head(kind: str, features: int, num_classes: int) -> nn.Module:
-    if kind == "linear":
+    if kind == 'linear':
         return nn.Sequential(nn.Dropout(0.2), nn.Linear(features, num_classes))
-    if kind == "dense128":
-        return nn.Sequential(nn.Linear(features, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
-                             nn.Linear(128, num_classes))
-    raise ValueError(f"unknown head {kind}")
+    if kind == 'dense128':
+        return nn.Sequential(
+            nn.Linear(features, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(128, num_classes),
+        )
+    raise ValueError(f'unknown head {kind}')
 
 
-HEAD_MODULE = {"mobilenet_v2": "classifier", "resnet50": "fc", "vgg16": "classifier"}
+HEAD_MODULE = {'mobilenet_v2': 'classifier', 'resnet50': 'fc', 'vgg16': 'classifier'}
 # a tensor only that architecture has: tells which network a checkpoint's weights belong to
-SIGNATURE = {"mobilenet_v2": "features.18.0.weight", "resnet50": "layer4.2.conv3.weight", "vgg16": "features.28.weight"}
+SIGNATURE = {
+    'mobilenet_v2': 'features.18.0.weight',
+    'resnet50': 'layer4.2.conv3.weight',
+    'vgg16': 'features.28.weight',
+}
 
 
 def _misfit(state: dict, expected: dict, meta: ClassifierMeta) -> str | None:
     """Why the tensors in ``state`` do not fit the network that ``meta`` describes, in a few words (None: they fit)."""
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    mismatched = [
+        k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
     if not (missing or unexpected or mismatched):
         return None
     actual = [a for a, key in SIGNATURE.items() if key in state]
     if actual and meta.architecture not in actual:
-        return f"the weights are a {actual[0]}, the JSON says {meta.architecture}"
-    out = [k for k in expected if k.startswith(HEAD_MODULE[meta.architecture] + ".") and k.endswith(".weight")][-1]
+        return f'the weights are a {actual[0]}, the JSON says {meta.architecture}'
+    out = [
+        k
+        for k in expected
+        if k.startswith(HEAD_MODULE[meta.architecture] + '.') and k.endswith('.weight')
+    ][-1]
     if out in mismatched:
-        return f"the head has {state[out].shape[0]} outputs, the JSON lists {len(meta.class_names)} class_names"
+        return f'the head has {state[out].shape[0]} outputs, the JSON lists {len(meta.class_names)} class_names'
     if mismatched:
         k = mismatched[0]
-        return f"{k} is {tuple(state[k].shape)} in the weights, {tuple(expected[k].shape)} in the model"
-    return (f"{len(missing)} tensors missing{f' ({missing[0]}, ...)' if missing else ''}, "
-            f"{len(unexpected)} unexpected{f' ({unexpected[0]}, ...)' if unexpected else ''}")
+        return f'{k} is {tuple(state[k].shape)} in the weights, {tuple(expected[k].shape)} in the model'
+    return (
+        f'{len(missing)} tensors missing{f" ({missing[0]}, ...)" if missing else ""}, '
+        f'{len(unexpected)} unexpected{f" ({unexpected[0]}, ...)" if unexpected else ""}'
+    )
 
 
 def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
     """(weights, metadata) for a path naming either file of a checkpoint, or its stem."""
     path = Path(path)
-    if path.suffix in (".safetensors", ".json"):
-        path = path.with_suffix("")
+    if path.suffix in ('.safetensors', '.json'):
+        path = path.with_suffix('')
     # append, never with_suffix: a stem like "glasses.v2" must keep its dot
-    return path.parent / (path.name + ".safetensors"), path.parent / (path.name + ".json")
+    return path.parent / (path.name + '.safetensors'), path.parent / (path.name + '.json')
 
 
-def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, ClassifierMeta]:
+def load_checkpoint(path: Path | str, device: str = 'cpu') -> tuple[nn.Module, ClassifierMeta]:
     """Load a checkpoint for inference (eval mode); raise ModelLoadError naming the file on any fault."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -171,21 +218,25 @@ def load_checkpoint(path: Path | str, device: str = "cpu") -> tuple[nn.Module, C
     weights, meta_path = checkpoint_paths(path)
     for f in (weights, meta_path):
         if not f.is_file():
-            raise ModelLoadError(f"{f}: file not found; a classifier checkpoint is a .safetensors file "
-                                 f"with a .json of the same name beside it")
+            raise ModelLoadError(
+                f'{f}: file not found; a classifier checkpoint is a .safetensors file '
+                f'with a .json of the same name beside it'
+            )
         if f.stat().st_size == 0:
-            raise ModelLoadError(f"{f}: file is empty")
-    meta = ClassifierMeta.from_json(meta_path.read_text(errors="replace"), meta_path)
+            raise ModelLoadError(f'{f}: file is empty')
+    meta = ClassifierMeta.from_json(meta_path.read_text(errors='replace'), meta_path)
     try:
-        state = load_file(str(weights), device="cpu")
+        state = load_file(str(weights), device='cpu')
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise ModelLoadError(f"{weights}: not a readable safetensors file ({e})") from e
+        raise ModelLoadError(f'{weights}: not a readable safetensors file ({e})') from e
     model = build_model(meta.architecture, len(meta.class_names), meta.head)
     reason = _misfit(state, model.state_dict(), meta)
     if reason:
-        raise ModelLoadError(f"{weights}: weights do not fit a {meta.architecture} with a {meta.head} head and "
-                             f"{len(meta.class_names)} classes as {meta_path.name} says: {reason}; use the .json "
-                             "written with these weights (glass-train writes both)")
+        raise ModelLoadError(
+            f'{weights}: weights do not fit a {meta.architecture} with a {meta.head} head and '
+            f'{len(meta.class_names)} classes as {meta_path.name} says: {reason}; use the .json '
+            'written with these weights (glass-train writes both)'
+        )
     model.load_state_dict(state, strict=True)
     model.eval()
     return model.to(device), meta
@@ -197,8 +248,12 @@ def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:
     batch = np.empty((len(crops), size, size, 3), np.float32)
     for i, c in enumerate(crops):
         if c.shape[0] != size or c.shape[1] != size:
-            c = cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA if c.shape[0] > size else cv2.INTER_LINEAR)
-        batch[i] = c[..., ::-1] if meta.channel_order == "rgb" else c
+            c = cv2.resize(
+                c,
+                (size, size),
+                interpolation=cv2.INTER_AREA if c.shape[0] > size else cv2.INTER_LINEAR,
+            )
+        batch[i] = c[..., ::-1] if meta.channel_order == 'rgb' else c
     batch /= 255.0
     batch -= np.asarray(meta.mean, np.float32)
     batch /= np.asarray(meta.std, np.float32)
@@ -218,12 +273,16 @@ def frozen_for_cpu(model: nn.Module, input_size: int) -> nn.Module:
     example = torch.randn(2, 3, input_size, input_size)
     try:
         with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore", FutureWarning)   # torch.jit is deprecated but still the fast path
-            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model.eval(), example)))
+            warnings.simplefilter(
+                'ignore', FutureWarning
+            )  # torch.jit is deprecated but still the fast path
+            frozen = torch.jit.optimize_for_inference(
+                torch.jit.freeze(torch.jit.trace(model.eval(), example))
+            )
             for x in (example, torch.randn(5, 3, input_size, input_size)):
                 if not torch.allclose(frozen(x), model(x), rtol=1e-3, atol=1e-4):
                     return model
-    except Exception:      # an architecture the tracer cannot take: the eager model is still right
+    except Exception:  # an architecture the tracer cannot take: the eager model is still right
         return model
     return frozen
 
@@ -231,12 +290,14 @@ def frozen_for_cpu(model: nn.Module, input_size: int) -> nn.Module:
 class GlassClassifier:
     """A loaded checkpoint that turns crops into class probabilities."""
 
-    def __init__(self, path: Path | str, device: str = "cpu", optimise: bool = True):
+    def __init__(self, path: Path | str, device: str = 'cpu', optimise: bool = True):
         self.device = resolve_device(device)
         self.model, self.meta = load_checkpoint(path, self.device)
         self.path = Path(path)
-        use_frozen = optimise and self.device == "cpu"
-        self._forward = frozen_for_cpu(self.model, self.meta.input_size) if use_frozen else self.model
+        use_frozen = optimise and self.device == 'cpu'
+        self._forward = (
+            frozen_for_cpu(self.model, self.meta.input_size) if use_frozen else self.model
+        )
 
     @property
     def optimised(self) -> bool:

@@ -1,4 +1,5 @@
 """How many CPU threads a model node's inference may use."""
+
 from __future__ import annotations
 
 

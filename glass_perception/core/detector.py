@@ -8,14 +8,15 @@ in, whatever ``imgsz`` the network runs at.
 Note: ``.pt`` files are Python pickles: loading one can run code. Load only weights you trust. An
 ``.onnx`` file is a graph and its weights: loading it cannot run code.
 """
+
 from __future__ import annotations
 
 import ast
-import os
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
+import os
 from pathlib import Path
+import re
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from .errors import ModelLoadError
 from .geometry import Box
 from .paths import DEFAULT_DETECTOR
 
-FORMATS = (".pt", ".onnx")
+FORMATS = ('.pt', '.onnx')
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ class Detection:
 
 def resolve_model_path(value: str, default: Path) -> tuple[str, bool]:
     """(what to load, whether it is a local file that must exist)."""
-    value = (value or "").strip()
+    value = (value or '').strip()
     if not value:
         return str(default), True
     p = Path(os.path.expanduser(value))
-    local = p.exists() or p.parent != Path(".") or p.suffix not in (".pt", ".yaml", ".yml")
+    local = p.exists() or p.parent != Path('.') or p.suffix not in ('.pt', '.yaml', '.yml')
     return str(p), local
 
 
@@ -53,37 +54,57 @@ def onnx_detector_info(path: Path) -> tuple[list[str], tuple[int, int] | None]:
         import onnx
         import onnxruntime  # noqa: F401  checked here, so that Ultralytics never tries to pip-install it
     except ImportError as e:
-        raise ModelLoadError(f"{path}: an ONNX detector needs the onnx and onnxruntime packages ({e}); "
-                             "pip install onnx onnxruntime, or give a .pt") from e
+        raise ModelLoadError(
+            f'{path}: an ONNX detector needs the onnx and onnxruntime packages ({e}); '
+            'pip install onnx onnxruntime, or give a .pt'
+        ) from e
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as e:  # protobuf DecodeError and friends
-        raise ModelLoadError(f"{path}: not a readable ONNX model (truncated or corrupt: {short_reason(e)}); "
-                             "re-export it with glass-export-detector") from e
+        raise ModelLoadError(
+            f'{path}: not a readable ONNX model (truncated or corrupt: {short_reason(e)}); '
+            're-export it with glass-export-detector'
+        ) from e
     meta = {p.key: p.value for p in proto.metadata_props}
-    if "task" not in meta or "names" not in meta:
-        raise ModelLoadError(f"{path}: ONNX model without Ultralytics metadata (task, names): truncated, or not "
-                             "exported by Ultralytics; export a YOLO detector with glass-export-detector")
-    if meta["task"] != "detect":
-        raise ModelLoadError(f"{path}: a YOLO '{meta['task']}' model, not a detection model; "
-                             "export a YOLO detection model with glass-export-detector")
+    if 'task' not in meta or 'names' not in meta:
+        raise ModelLoadError(
+            f'{path}: ONNX model without Ultralytics metadata (task, names): truncated, or not '
+            'exported by Ultralytics; export a YOLO detector with glass-export-detector'
+        )
+    if meta['task'] != 'detect':
+        raise ModelLoadError(
+            f"{path}: a YOLO '{meta['task']}' model, not a detection model; "
+            'export a YOLO detection model with glass-export-detector'
+        )
     try:
-        names = ast.literal_eval(meta["names"])  # literals only: a dict such as {0: 'cup', 1: 'wine glass'}
-        names = [str(names[i]) for i in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
+        names = ast.literal_eval(
+            meta['names']
+        )  # literals only: a dict such as {0: 'cup', 1: 'wine glass'}
+        names = (
+            [str(names[i]) for i in sorted(names)]
+            if isinstance(names, dict)
+            else [str(n) for n in names]
+        )
     except (ValueError, SyntaxError, TypeError) as e:
-        raise ModelLoadError(f"{path}: unreadable class names in the ONNX metadata ({e}); re-export it") from e
+        raise ModelLoadError(
+            f'{path}: unreadable class names in the ONNX metadata ({e}); re-export it'
+        ) from e
     dims = proto.graph.input[0].type.tensor_type.shape.dim if proto.graph.input else []
     hw = tuple(d.dim_value for d in dims[2:4]) if len(dims) == 4 else ()
     return names, (hw if len(hw) == 2 and min(hw) > 0 else None)
 
 
 class Detector:
-    def __init__(self, model: str = "", device: str = "cpu", imgsz: int = 320, warmup: bool = True):
+    def __init__(
+        self, model: str = '', device: str = 'cpu', imgsz: int = 320, warmup: bool = True
+    ):
         self.device = resolve_device(device)
         self.imgsz: int | tuple[int, int] = imgsz
-        self.notes: list[str] = []   # what the node should log: e.g. the ONNX model's own input size was used
+        self.notes: list[
+            str
+        ] = []  # what the node should log: e.g. the ONNX model's own input size was used
         source, local = resolve_model_path(model, DEFAULT_DETECTOR)
-        is_onnx = source.lower().endswith(".onnx")
+        is_onnx = source.lower().endswith('.onnx')
         if local:
             _check_weights_file(Path(source))
         if is_onnx:
@@ -91,35 +112,57 @@ class Detector:
             check_onnx_device(source, self.device)
             if fixed and fixed != (imgsz, imgsz):
                 self.imgsz = fixed[0] if fixed[0] == fixed[1] else fixed
-                self.notes.append(f"{source} has a fixed input size of {fixed[0]}x{fixed[1]}: running at that size, "
-                                  f"not imgsz {imgsz} (export it with imgsz={imgsz} to change that)")
+                self.notes.append(
+                    f'{source} has a fixed input size of {fixed[0]}x{fixed[1]}: running at that size, '
+                    f'not imgsz {imgsz} (export it with imgsz={imgsz} to change that)'
+                )
         from ultralytics import YOLO
 
         try:
             with no_autoinstall():
-                self.model = YOLO(source, task="detect" if is_onnx else None)
+                self.model = YOLO(source, task='detect' if is_onnx else None)
                 if not is_onnx:
-                    if self.model.task != "detect":
-                        raise ModelLoadError(f"{source}: a YOLO '{self.model.task}' model, not a detection model; "
-                                             "give a YOLO detection model (.pt or .onnx)")
+                    if self.model.task != 'detect':
+                        raise ModelLoadError(
+                            f"{source}: a YOLO '{self.model.task}' model, not a detection model; "
+                            'give a YOLO detection model (.pt or .onnx)'
+                        )
                     self.model.to(self.device)
                     names = self.model.names
-                    self.class_names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+                    self.class_names = (
+                        [names[i] for i in sorted(names)]
+                        if isinstance(names, dict)
+                        else list(names)
+                    )
                 # an exported model is opened by its first prediction: do that here, so a bad file fails now
                 if warmup or is_onnx:
-                    h, w = self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
+                    h, w = (
+                        self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
+                    )
                     self.detect(np.zeros((h, w, 3), np.uint8), conf=0.5, iou=0.5, max_det=1)
         except ModelLoadError:
             raise
         except Exception as e:  # Ultralytics raises many types for a bad file or a failed download
-            hint = ("it is downloaded on first use, which needs internet; offline, give a local weights path"
-                    if not local else "is it a YOLO detection model exported by Ultralytics? re-export or replace it")
-            raise ModelLoadError(f"{source}: cannot load detector ({short_reason(e, source)}); {hint}") from e
+            hint = (
+                'it is downloaded on first use, which needs internet; offline, give a local weights path'
+                if not local
+                else 'is it a YOLO detection model exported by Ultralytics? re-export or replace it'
+            )
+            raise ModelLoadError(
+                f'{source}: cannot load detector ({short_reason(e, source)}); {hint}'
+            ) from e
         self.source = source
 
     def detect(self, bgr: np.ndarray, conf: float, iou: float, max_det: int) -> list[Detection]:
-        r = self.model.predict(bgr, conf=conf, iou=iou, imgsz=self.imgsz, max_det=max_det,
-                               device=self.device, verbose=False)[0]
+        r = self.model.predict(
+            bgr,
+            conf=conf,
+            iou=iou,
+            imgsz=self.imgsz,
+            max_det=max_det,
+            device=self.device,
+            verbose=False,
+        )[0]
         boxes = r.boxes
         if boxes is None or len(boxes) == 0:
             return []
@@ -130,19 +173,31 @@ class Detector:
         for (x0, y0, x1, y1), c, s in zip(xyxy, cls, scores):
             box = Box.from_xyxy(x0, y0, x1, y1)
             if box.is_valid():
-                out.append(Detection(box, self.class_names[c] if c < len(self.class_names) else str(c), float(s)))
+                out.append(
+                    Detection(
+                        box, self.class_names[c] if c < len(self.class_names) else str(c), float(s)
+                    )
+                )
         return out
 
 
 def _check_weights_file(p: Path) -> None:
     if not p.is_file():
-        raise ModelLoadError(f"{p}: detector weights not found; set 'model' to a .pt/.onnx file, "
-                             "an Ultralytics name such as yolo11n.pt, or '' for the shipped model")
+        raise ModelLoadError(
+            f"{p}: detector weights not found; set 'model' to a .pt/.onnx file, "
+            "an Ultralytics name such as yolo11n.pt, or '' for the shipped model"
+        )
     if p.suffix.lower() not in FORMATS:
-        hint = " (a .safetensors checkpoint is the classifier's 'model')" if p.suffix == ".safetensors" else ""
-        raise ModelLoadError(f"{p}: detector weights must be a .pt or .onnx file exported by Ultralytics{hint}")
+        hint = (
+            " (a .safetensors checkpoint is the classifier's 'model')"
+            if p.suffix == '.safetensors'
+            else ''
+        )
+        raise ModelLoadError(
+            f'{p}: detector weights must be a .pt or .onnx file exported by Ultralytics{hint}'
+        )
     if p.stat().st_size == 0:
-        raise ModelLoadError(f"{p}: detector weights file is empty")
+        raise ModelLoadError(f'{p}: detector weights file is empty')
 
 
 @contextmanager
@@ -159,11 +214,11 @@ def no_autoinstall():
         checks.AUTOINSTALL = old
 
 
-def short_reason(e: BaseException, source: str = "") -> str:
+def short_reason(e: BaseException, source: str = '') -> str:
     """An exception as one short line, without Ultralytics' 'ERROR ❌️ <path>' prefix."""
     text = str(e).strip()
     line = text.splitlines()[0].strip() if text else type(e).__name__
-    line = re.sub(r"^ERROR\s*[^\w\s/.~]*\s*", "", line)
+    line = re.sub(r'^ERROR\s*[^\w\s/.~]*\s*', '', line)
     if source and line.startswith(source):
         line = line[len(source):].strip()
-    return line if len(line) <= 200 else line[:197] + "..."
+    return line if len(line) <= 200 else line[:197] + '...'

@@ -1,4 +1,5 @@
 """Which device a model runs on: checked names, and what an ONNX model needs for CUDA. No ROS here."""
+
 from __future__ import annotations
 
 from .errors import ModelLoadError
@@ -6,18 +7,22 @@ from .errors import ModelLoadError
 
 def resolve_device(name: str) -> str:
     """Check a device name ('cpu', 'cuda', 'cuda:N'); raise ValueError with what is available."""
-    name = (name or "cpu").strip().lower()
-    if name == "cpu":
-        return "cpu"
-    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+    name = (name or 'cpu').strip().lower()
+    if name == 'cpu':
+        return 'cpu'
+    if name == 'cuda' or (name.startswith('cuda:') and name[5:].isdigit()):
         import torch
 
         if not torch.cuda.is_available():
-            raise ValueError(f"device '{name}' requested but CUDA is not available here; use 'cpu'")
-        index = int(name.split(":")[1]) if ":" in name else 0
+            raise ValueError(
+                f"device '{name}' requested but CUDA is not available here; use 'cpu'"
+            )
+        index = int(name.split(':')[1]) if ':' in name else 0
         if index >= torch.cuda.device_count():
-            raise ValueError(f"device '{name}' does not exist: {torch.cuda.device_count()} CUDA device(s)")
-        return f"cuda:{index}"
+            raise ValueError(
+                f"device '{name}' does not exist: {torch.cuda.device_count()} CUDA device(s)"
+            )
+        return f'cuda:{index}'
     raise ValueError(f"device '{name}' is not one of cpu, cuda, cuda:N")
 
 
@@ -25,6 +30,11 @@ def check_onnx_device(source: str, device: str) -> None:
     """Raise ModelLoadError naming ``source`` when ``device`` is CUDA and onnxruntime has no CUDA provider."""
     import onnxruntime
 
-    if device.startswith("cuda") and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        raise ModelLoadError(f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX detector, and the "
-                             "installed onnxruntime runs on the CPU only; pip install onnxruntime-gpu, or use device cpu")
+    if (
+        device.startswith('cuda')
+        and 'CUDAExecutionProvider' not in onnxruntime.get_available_providers()
+    ):
+        raise ModelLoadError(
+            f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX detector, and the "
+            'installed onnxruntime runs on the CPU only; pip install onnxruntime-gpu, or use device cpu'
+        )

@@ -6,10 +6,11 @@ its longer side, on every side) and widened to a square around its centre, so a 
 its proportions instead of being squashed into the shape of a shot glass. Parts of the square that
 fall outside the image are filled with a neutral grey, never shifted, so the object stays centred.
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 
 import cv2
 import numpy as np
@@ -27,19 +28,23 @@ class Box:
     h: float
 
     @classmethod
-    def from_xyxy(cls, x0: float, y0: float, x1: float, y1: float) -> "Box":
+    def from_xyxy(cls, x0: float, y0: float, x1: float, y1: float) -> 'Box':
         x0, y0, x1, y1 = float(x0), float(y0), float(x1), float(y1)
         return cls((x0 + x1) / 2.0, (y0 + y1) / 2.0, x1 - x0, y1 - y0)
 
     def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.cx - self.w / 2.0, self.cy - self.h / 2.0,
-                self.cx + self.w / 2.0, self.cy + self.h / 2.0)
+        return (
+            self.cx - self.w / 2.0,
+            self.cy - self.h / 2.0,
+            self.cx + self.w / 2.0,
+            self.cy + self.h / 2.0,
+        )
 
     def is_valid(self) -> bool:
         values = (self.cx, self.cy, self.w, self.h)
         return all(math.isfinite(v) for v in values) and self.w > 0 and self.h > 0
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: 'Box') -> float:
         ax0, ay0, ax1, ay1 = self.xyxy()
         bx0, by0, bx1, by1 = other.xyxy()
         iw = max(0.0, min(ax1, bx1) - max(ax0, bx0))
@@ -51,7 +56,9 @@ class Box:
 
 def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> list[int | None]:
     """Greedy one-to-one matching by IoU: for each true box, the index of its found box, or None."""
-    pairs = sorted(((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True)
+    pairs = sorted(
+        ((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True
+    )
     match: list[int | None] = [None] * len(truth)
     used: set[int] = set()
     for iou, i, k in pairs:
@@ -70,9 +77,9 @@ def square_region(box: Box, padding: float) -> tuple[int, int, int]:
     the square is centred on the box centre and may extend past the image.
     """
     if not box.is_valid():
-        raise ValueError(f"invalid box {box}")
+        raise ValueError(f'invalid box {box}')
     if not (0.0 <= padding <= 2.0):
-        raise ValueError(f"padding must be within [0, 2], got {padding}")
+        raise ValueError(f'padding must be within [0, 2], got {padding}')
     side = max(1, int(round(max(box.w, box.h) * (1.0 + 2.0 * padding))))
     x0 = int(math.floor(box.cx - side / 2.0 + 0.5))
     y0 = int(math.floor(box.cy - side / 2.0 + 0.5))
@@ -82,7 +89,7 @@ def square_region(box: Box, padding: float) -> tuple[int, int, int]:
 def square_crop(image: np.ndarray, box: Box, padding: float, size: int) -> np.ndarray:
     """Cut the padded square around ``box`` from ``image`` (HxWxC) and resize it to size x size."""
     if size < 8:
-        raise ValueError(f"crop size must be at least 8, got {size}")
+        raise ValueError(f'crop size must be at least 8, got {size}')
     x0, y0, side = square_region(box, padding)
     h, w = image.shape[:2]
     channels = image.shape[2] if image.ndim == 3 else 1
@@ -91,7 +98,9 @@ def square_crop(image: np.ndarray, box: Box, padding: float, size: int) -> np.nd
     sx1, sy1 = min(w, x0 + side), min(h, y0 + side)
     if sx1 > sx0 and sy1 > sy0:
         src = image[sy0:sy1, sx0:sx1]
-        canvas[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = src.reshape(sy1 - sy0, sx1 - sx0, channels)
+        canvas[sy0 - y0: sy1 - y0, sx0 - x0: sx1 - x0] = src.reshape(
+            sy1 - sy0, sx1 - sx0, channels
+        )
     interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     out = cv2.resize(canvas, (size, size), interpolation=interp)
     return out.reshape(size, size, channels) if channels == 1 else out
@@ -100,11 +109,11 @@ def square_crop(image: np.ndarray, box: Box, padding: float, size: int) -> np.nd
 def stack_crops(crops: list[np.ndarray]) -> np.ndarray:
     """N square crops of equal size stacked top to bottom: an (N*size) x size image."""
     if not crops:
-        raise ValueError("no crops to stack")
+        raise ValueError('no crops to stack')
     size = crops[0].shape[0]
     for c in crops:
         if c.shape[0] != size or c.shape[1] != size:
-            raise ValueError("crops must all be square and of one size")
+            raise ValueError('crops must all be square and of one size')
     return np.ascontiguousarray(np.concatenate(crops, axis=0))
 
 
@@ -114,8 +123,10 @@ def unstack_crops(stacked: np.ndarray, count: int) -> list[np.ndarray]:
     Raises ValueError when the image's shape does not hold exactly ``count`` square crops.
     """
     if count <= 0:
-        raise ValueError(f"crop count must be positive, got {count}")
+        raise ValueError(f'crop count must be positive, got {count}')
     h, w = stacked.shape[:2]
     if w <= 0 or h != count * w:
-        raise ValueError(f"crops image is {w}x{h}: {count} square crops need height {count} x width")
-    return [stacked[i * w:(i + 1) * w] for i in range(count)]
+        raise ValueError(
+            f'crops image is {w}x{h}: {count} square crops need height {count} x width'
+        )
+    return [stacked[i * w: (i + 1) * w] for i in range(count)]

@@ -4,17 +4,22 @@ The callback ``put``s and returns at once; one worker thread runs ``handler`` on
 An item still waiting when a newer one arrives is dropped and counted, so latency never grows with
 load and nothing queues up.
 """
+
 from __future__ import annotations
 
 import threading
 from typing import Callable, Generic, TypeVar
 
-T = TypeVar("T")
+T = TypeVar('T')
 
 
 class LatestWorker(Generic[T]):
-    def __init__(self, handler: Callable[[T], None], on_error: Callable[[BaseException], None],
-                 name: str = "latest-worker"):
+    def __init__(
+        self,
+        handler: Callable[[T], None],
+        on_error: Callable[[BaseException], None],
+        name: str = 'latest-worker',
+    ):
         self._handler = handler
         self._on_error = on_error
         self._cond = threading.Condition()

@@ -1,12 +1,20 @@
 """Building and reading vision_msgs / std_msgs / diagnostic_msgs messages. Message classes only: no rclpy."""
+
 from __future__ import annotations
 
 import math
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
-from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, LabelInfo, ObjectHypothesis,
-                             ObjectHypothesisWithPose, VisionClass)
+from vision_msgs.msg import (
+    BoundingBox2D,
+    Detection2D,
+    Detection2DArray,
+    LabelInfo,
+    ObjectHypothesis,
+    ObjectHypothesisWithPose,
+    VisionClass,
+)
 
 from .geometry import Box
 
@@ -39,11 +47,11 @@ def box_of(d: Detection2D) -> Box:
     b = d.bbox
     box = Box(b.center.position.x, b.center.position.y, b.size_x, b.size_y)
     if not box.is_valid():
-        raise ValueError(f"invalid box (cx={box.cx}, cy={box.cy}, w={box.w}, h={box.h})")
+        raise ValueError(f'invalid box (cx={box.cx}, cy={box.cy}, w={box.w}, h={box.h})')
     return box
 
 
-def detection(header, box: Box, results: list[tuple[str, float]], det_id: str = "") -> Detection2D:
+def detection(header, box: Box, results: list[tuple[str, float]], det_id: str = '') -> Detection2D:
     d = Detection2D()
     d.header = copy_header(header)
     d.bbox = bbox(box)
@@ -72,30 +80,35 @@ def label_info(header, class_names: list[str], threshold: float) -> LabelInfo:
 
 def best_hypothesis(d: Detection2D) -> tuple[str, float]:
     if not d.results:
-        return ("", math.nan)
+        return ('', math.nan)
     h = max(d.results, key=lambda r: r.hypothesis.score)
     return h.hypothesis.class_id, h.hypothesis.score
 
 
-def format_detections(msg, title: str = "") -> str:
+def format_detections(msg, title: str = '') -> str:
     """A Detection2DArray as a few readable lines (what glass-echo prints)."""
     h = msg.header
     head = f"{title}stamp {h.stamp.sec}.{h.stamp.nanosec:09d} frame '{h.frame_id}': {len(msg.detections)} object(s)"
     lines = [head]
     for d in msg.detections:
-        ranked = sorted(((r.hypothesis.class_id, r.hypothesis.score) for r in d.results), key=lambda x: -x[1])
-        best = f"{ranked[0][0]} {ranked[0][1]:.2f}" if ranked else "(no hypotheses)"
-        rest = ", ".join(f"{c} {s:.2f}" for c, s in ranked[1:])
+        ranked = sorted(
+            ((r.hypothesis.class_id, r.hypothesis.score) for r in d.results), key=lambda x: -x[1]
+        )
+        best = f'{ranked[0][0]} {ranked[0][1]:.2f}' if ranked else '(no hypotheses)'
+        rest = ', '.join(f'{c} {s:.2f}' for c, s in ranked[1:])
         b = d.bbox
-        lines.append(f"  [{d.id or '-'}] {best:<18} {('(' + rest + ')') if rest else '':<34} "
-                     f"box centre ({b.center.position.x:.0f}, {b.center.position.y:.0f}) "
-                     f"size {b.size_x:.0f}x{b.size_y:.0f}")
-    return "\n".join(lines)
+        lines.append(
+            f'  [{d.id or "-"}] {best:<18} {("(" + rest + ")") if rest else "":<34} '
+            f'box centre ({b.center.position.x:.0f}, {b.center.position.y:.0f}) '
+            f'size {b.size_x:.0f}x{b.size_y:.0f}'
+        )
+    return '\n'.join(lines)
 
 
 def diagnostic_array(header, name: str, hardware_id: str, report) -> DiagnosticArray:
     """One node's health (a core.monitor.Report) as the DiagnosticArray that rqt and aggregators read."""
-    status = DiagnosticStatus(level=bytes([report.level]), name=name, message=report.message,
-                              hardware_id=hardware_id)
+    status = DiagnosticStatus(
+        level=bytes([report.level]), name=name, message=report.message, hardware_id=hardware_id
+    )
     status.values = [KeyValue(key=k, value=v) for k, v in report.values]
     return DiagnosticArray(header=header, status=[status])

@@ -10,12 +10,13 @@ Levels: OK; WARN when input stopped arriving, malformed messages were rejected i
 frames are being dropped (the node is slower than its input; latest wins, so latency stays bounded);
 ERROR when processing failed in the period, or the node says so (``fault``).
 """
+
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
+import threading
+import time
 
 import numpy as np
 
@@ -35,7 +36,11 @@ def _ms(values) -> dict[str, float]:
     if not values:
         return {}
     a = np.asarray(values, dtype=float) * 1000.0
-    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "max": float(a.max())}
+    return {
+        'p50': float(np.percentile(a, 50)),
+        'p95': float(np.percentile(a, 95)),
+        'max': float(a.max()),
+    }
 
 
 class StageMonitor:
@@ -53,18 +58,18 @@ class StageMonitor:
         self._started = clock()
         self._last_input: float | None = None
         self._last_report = self._started
-        self._fault = ""
+        self._fault = ''
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self._counts[key] += n
-            if key == "received":
+            if key == 'received':
                 self._last_input = self._clock()
 
     def set_count(self, key: str, value: int) -> None:
         """For counters kept elsewhere (a LatestWorker's), copied in before a report."""
         with self._lock:
-            if key == "received" and value != self._counts[key]:
+            if key == 'received' and value != self._counts[key]:
                 self._last_input = self._clock()
             self._counts[key] = value
 
@@ -92,34 +97,46 @@ class StageMonitor:
             last_input, fault = self._last_input, self._fault
         delta = {k: counts[k] - prev[k] for k in counts}
         values = [(k, str(counts[k])) for k in sorted(counts)]
-        rate = delta.get("processed", 0) / period
-        values.append(("processed_hz", f"{rate:.2f}"))
-        for name, stats in (("processing_ms", _ms(work)), ("latency_ms", _ms(age))):
+        rate = delta.get('processed', 0) / period
+        values.append(('processed_hz', f'{rate:.2f}'))
+        for name, stats in (('processing_ms', _ms(work)), ('latency_ms', _ms(age))):
             for k, v in stats.items():
-                values.append((f"{name}_{k}", f"{v:.1f}"))
+                values.append((f'{name}_{k}', f'{v:.1f}'))
         quiet_for = now - (last_input if last_input is not None else self._started)
-        values.append(("since_last_input_s", f"{quiet_for:.1f}"))
+        values.append(('since_last_input_s', f'{quiet_for:.1f}'))
         values += list((extra or {}).items())
 
         problems: list[tuple[int, str]] = []
         if fault:
             problems.append((ERROR, fault))
-        if delta.get("errors", 0):
-            problems.append((ERROR, f"{delta['errors']} processing errors in the last {period:.1f} s"))
+        if delta.get('errors', 0):
+            problems.append(
+                (ERROR, f'{delta["errors"]} processing errors in the last {period:.1f} s')
+            )
         if quiet_for > self.stale_after_s:
-            problems.append((WARN, f"no input on {self.input_name} for {quiet_for:.1f} s"))
-        if delta.get("rejected", 0):
-            problems.append((WARN, f"{delta['rejected']} malformed messages rejected in the last {period:.1f} s"))
-        received = delta.get("received", 0)
-        if delta.get("dropped", 0) and received:
-            problems.append((WARN, f"dropping {100.0 * delta['dropped'] / received:.0f}% of frames "
-                                   "(slower than its input; the newest frame wins)"))
+            problems.append((WARN, f'no input on {self.input_name} for {quiet_for:.1f} s'))
+        if delta.get('rejected', 0):
+            problems.append(
+                (
+                    WARN,
+                    f'{delta["rejected"]} malformed messages rejected in the last {period:.1f} s',
+                )
+            )
+        received = delta.get('received', 0)
+        if delta.get('dropped', 0) and received:
+            problems.append(
+                (
+                    WARN,
+                    f'dropping {100.0 * delta["dropped"] / received:.0f}% of frames '
+                    '(slower than its input; the newest frame wins)',
+                )
+            )
         if problems:
             level = max(p[0] for p in problems)
-            return Report(level, "; ".join(p[1] for p in problems), values)
-        if not counts.get("processed"):
-            return Report(OK, f"waiting for {self.input_name}", values)
-        text = f"{rate:.1f} Hz"
+            return Report(level, '; '.join(p[1] for p in problems), values)
+        if not counts.get('processed'):
+            return Report(OK, f'waiting for {self.input_name}', values)
+        text = f'{rate:.1f} Hz'
         if work:
-            text += f", processing p95 {_ms(work)['p95']:.0f} ms"
+            text += f', processing p95 {_ms(work)["p95"]:.0f} ms'
         return Report(OK, text, values)

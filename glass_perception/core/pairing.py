@@ -1,4 +1,5 @@
 """Pairing two message streams by exact stamp in a bounded cache (no message_filters needed)."""
+
 from __future__ import annotations
 
 from collections import OrderedDict

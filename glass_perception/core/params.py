@@ -4,10 +4,11 @@ Pure data and checks; ``glass_perception.nodes.common`` turns these into rclpy d
 ParameterDescriptors (ranges, read-only) and refuses invalid changes with the same checks.
 ``config/params.yaml`` must list the same names (a test checks it).
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 from typing import Any, Callable
 
 
@@ -19,7 +20,7 @@ class Param:
     low: float | None = None
     high: float | None = None
     read_only: bool = False
-    check: Callable[[Any], str | None] | None = None   # extra rule: returns a reason, or None
+    check: Callable[[Any], str | None] | None = None  # extra rule: returns a reason, or None
 
     def validate(self, value: Any) -> str | None:
         """None when ``value`` is acceptable, else the reason it is not."""
@@ -27,100 +28,224 @@ class Param:
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            return f"{self.name} must be {want.__name__}, got {type(value).__name__}"
+            return f'{self.name} must be {want.__name__}, got {type(value).__name__}'
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{self.name} must be finite"
-        if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            return f"{self.name}={value} is outside [{self.low}, {self.high}]"
+            return f'{self.name} must be finite'
+        if (
+            self.low is not None
+            and value < self.low
+            or self.high is not None
+            and value > self.high
+        ):
+            return f'{self.name}={value} is outside [{self.low}, {self.high}]'
         return self.check(value) if self.check else None
 
 
 def _non_empty(v):
-    return None if v.strip() else "must not be empty"
+    return None if v.strip() else 'must not be empty'
 
 
 def _device(v):
     v = v.strip().lower()
-    if v == "cpu" or v == "cuda" or (v.startswith("cuda:") and v[5:].isdigit()):
+    if v == 'cpu' or v == 'cuda' or (v.startswith('cuda:') and v[5:].isdigit()):
         return None
     return f"device '{v}' is not one of cpu, cuda, cuda:N"
 
 
 def _string_list(v):
     if not v or any(not isinstance(s, str) or not s.strip() for s in v):
-        return "must list at least one non-empty name"
+        return 'must list at least one non-empty name'
     return None
 
 
 CAMERA = [
-    Param("source", "synthetic", "synthetic (the path-traced scenes shipped with the package), synthetic:fast "
-          "(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), a V4L2 device "
-          "(0 or /dev/video0), a video file, an image folder or a glob", read_only=True, check=_non_empty),
-    Param("fps", 10.0, "frames per second published", 0.1, 120.0),
-    Param("width", 640, "published width in pixels; frames of another size are resized", 64, 4096, read_only=True),
-    Param("height", 480, "published height in pixels", 64, 4096, read_only=True),
-    Param("frame_id", "camera_optical_frame", "frame_id of the published headers", check=_non_empty),
-    Param("enabled", True, "publish frames; false pauses the camera with its source kept open"),
-    Param("loop", True, "restart a video file or image folder at its end (else the node stops cleanly)"),
-    Param("seed", 7, "seed of the synthetic:fast scene stream (the models were never trained on seed 7)",
-          0, 2 ** 31 - 1, read_only=True),
-    Param("retry_initial_s", 0.5, "first wait before reopening a failed source (doubles each time)", 0.05, 60.0),
-    Param("retry_max_s", 10.0, "longest wait between reopen attempts", 0.1, 600.0),
+    Param(
+        'source',
+        'synthetic',
+        'synthetic (the path-traced scenes shipped with the package), synthetic:fast '
+        '(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), a V4L2 device '
+        '(0 or /dev/video0), a video file, an image folder or a glob',
+        read_only=True,
+        check=_non_empty,
+    ),
+    Param('fps', 10.0, 'frames per second published', 0.1, 120.0),
+    Param(
+        'width',
+        640,
+        'published width in pixels; frames of another size are resized',
+        64,
+        4096,
+        read_only=True,
+    ),
+    Param('height', 480, 'published height in pixels', 64, 4096, read_only=True),
+    Param(
+        'frame_id', 'camera_optical_frame', 'frame_id of the published headers', check=_non_empty
+    ),
+    Param('enabled', True, 'publish frames; false pauses the camera with its source kept open'),
+    Param(
+        'loop',
+        True,
+        'restart a video file or image folder at its end (else the node stops cleanly)',
+    ),
+    Param(
+        'seed',
+        7,
+        'seed of the synthetic:fast scene stream (the models were never trained on seed 7)',
+        0,
+        2**31 - 1,
+        read_only=True,
+    ),
+    Param(
+        'retry_initial_s',
+        0.5,
+        'first wait before reopening a failed source (doubles each time)',
+        0.05,
+        60.0,
+    ),
+    Param('retry_max_s', 10.0, 'longest wait between reopen attempts', 0.1, 600.0),
 ]
 
 # Both model nodes take it: torch and OpenCV threads for inference.
-THREADS = Param("threads", 0, "CPU threads for inference (torch intra-op and OpenCV); 0 = their default, one per "
-                "core. Model nodes sharing a few cores run faster with 1 each", 0, 256, read_only=True)
+THREADS = Param(
+    'threads',
+    0,
+    'CPU threads for inference (torch intra-op and OpenCV); 0 = their default, one per '
+    'core. Model nodes sharing a few cores run faster with 1 each',
+    0,
+    256,
+    read_only=True,
+)
 
 DETECTOR = [
-    Param("model", "", "YOLO weights: a path (.pt or .onnx), an Ultralytics name such as yolo11n.pt "
-          "(downloaded on first use), or empty for the detector shipped with the package", read_only=True),
-    Param("device", "cpu", "cpu, cuda or cuda:N", read_only=True, check=_device),
-    Param("imgsz", 320, "network input size in pixels (multiple of 32)", 32, 2048, read_only=True,
-          check=lambda v: None if v % 32 == 0 else "imgsz must be a multiple of 32"),
-    Param("conf", 0.35, "minimum detection confidence", 0.0, 1.0),
-    Param("iou", 0.5, "IoU threshold of non-maximum suppression", 0.0, 1.0),
-    Param("max_det", 50, "most objects kept per frame", 1, 1000),
-    Param("crop_classes", ["cup", "wine glass"], "detector classes handed to the classifier", check=_string_list),
-    Param("crop_padding", 0.1, "crop margin, a fraction of the box's longer side on each side", 0.0, 1.0),
-    Param("crop_size", 96, "side of the square crops sent to the classifier", 16, 512),
+    Param(
+        'model',
+        '',
+        'YOLO weights: a path (.pt or .onnx), an Ultralytics name such as yolo11n.pt '
+        '(downloaded on first use), or empty for the detector shipped with the package',
+        read_only=True,
+    ),
+    Param('device', 'cpu', 'cpu, cuda or cuda:N', read_only=True, check=_device),
+    Param(
+        'imgsz',
+        320,
+        'network input size in pixels (multiple of 32)',
+        32,
+        2048,
+        read_only=True,
+        check=lambda v: None if v % 32 == 0 else 'imgsz must be a multiple of 32',
+    ),
+    Param('conf', 0.35, 'minimum detection confidence', 0.0, 1.0),
+    Param('iou', 0.5, 'IoU threshold of non-maximum suppression', 0.0, 1.0),
+    Param('max_det', 50, 'most objects kept per frame', 1, 1000),
+    Param(
+        'crop_classes',
+        ['cup', 'wine glass'],
+        'detector classes handed to the classifier',
+        check=_string_list,
+    ),
+    Param(
+        'crop_padding',
+        0.1,
+        "crop margin, a fraction of the box's longer side on each side",
+        0.0,
+        1.0,
+    ),
+    Param('crop_size', 96, 'side of the square crops sent to the classifier', 16, 512),
     THREADS,
 ]
 
 CLASSIFIER = [
-    Param("model", "", "classifier checkpoint (.safetensors with its .json beside it), "
-          "or empty for the one shipped with the package", read_only=True),
-    Param("device", "cpu", "cpu, cuda or cuda:N", read_only=True, check=_device),
-    Param("fragile_classes", ["beer_glass", "soju_glass"], "classes whose summed probability makes an object "
-          "fragile; each must be a class of the model", check=_string_list),
-    Param("fragile_threshold", 0.3, "summed fragile probability at or above which an object is fragile "
-          "(low on purpose: when unsure, handle it as glass)", 0.0, 1.0),
-    Param("pair_cache_size", 8, "frames of crops/candidates kept while waiting for their partner", 1, 100),
+    Param(
+        'model',
+        '',
+        'classifier checkpoint (.safetensors with its .json beside it), '
+        'or empty for the one shipped with the package',
+        read_only=True,
+    ),
+    Param('device', 'cpu', 'cpu, cuda or cuda:N', read_only=True, check=_device),
+    Param(
+        'fragile_classes',
+        ['beer_glass', 'soju_glass'],
+        'classes whose summed probability makes an object '
+        'fragile; each must be a class of the model',
+        check=_string_list,
+    ),
+    Param(
+        'fragile_threshold',
+        0.3,
+        'summed fragile probability at or above which an object is fragile '
+        '(low on purpose: when unsure, handle it as glass)',
+        0.0,
+        1.0,
+    ),
+    Param(
+        'pair_cache_size',
+        8,
+        'frames of crops/candidates kept while waiting for their partner',
+        1,
+        100,
+    ),
     THREADS,
 ]
 
 OVERLAY = [
-    Param("image_cache_size", 30, "camera frames kept while their classifications are on the way", 1, 300),
-    Param("line_width", 2, "box outline width in pixels", 1, 10),
+    Param(
+        'image_cache_size',
+        30,
+        'camera frames kept while their classifications are on the way',
+        1,
+        300,
+    ),
+    Param('line_width', 2, 'box outline width in pixels', 1, 10),
 ]
 
 
 def _health(input_name: str) -> list[Param]:
     return [
-        Param("diagnostics_period", 1.0, "seconds between health reports on /diagnostics", 0.1, 60.0,
-              read_only=True),
-        Param("stale_after_s", 5.0, f"seconds without {input_name} before the health report warns",
-              0.5, 3600.0),
+        Param(
+            'diagnostics_period',
+            1.0,
+            'seconds between health reports on /diagnostics',
+            0.1,
+            60.0,
+            read_only=True,
+        ),
+        Param(
+            'stale_after_s',
+            5.0,
+            f'seconds without {input_name} before the health report warns',
+            0.5,
+            3600.0,
+        ),
     ]
 
 
-CAMERA += [Param("diagnostics_period", 1.0, "seconds between health reports on /diagnostics", 0.1, 60.0,
-                 read_only=True),
-           Param("open_timeout_s", 5.0, "at start-up, how long to keep trying to open the source before "
-                 "exiting with an error (a source lost later is reopened with backoff for ever)", 0.0, 600.0,
-                 read_only=True)]
-DETECTOR += _health("camera/image_raw")
-CLASSIFIER += _health("glass/candidates")
-OVERLAY += _health("glass/classifications")
+CAMERA += [
+    Param(
+        'diagnostics_period',
+        1.0,
+        'seconds between health reports on /diagnostics',
+        0.1,
+        60.0,
+        read_only=True,
+    ),
+    Param(
+        'open_timeout_s',
+        5.0,
+        'at start-up, how long to keep trying to open the source before '
+        'exiting with an error (a source lost later is reopened with backoff for ever)',
+        0.0,
+        600.0,
+        read_only=True,
+    ),
+]
+DETECTOR += _health('camera/image_raw')
+CLASSIFIER += _health('glass/candidates')
+OVERLAY += _health('glass/classifications')
 
-NODES = {"camera_node": CAMERA, "detector_node": DETECTOR, "classifier_node": CLASSIFIER, "overlay_node": OVERLAY}
+NODES = {
+    'camera_node': CAMERA,
+    'detector_node': DETECTOR,
+    'classifier_node': CLASSIFIER,
+    'overlay_node': OVERLAY,
+}

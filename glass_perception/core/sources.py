@@ -9,12 +9,13 @@ images and ``truth.json``, or is ``OUT/images/SPLIT`` with ``OUT/truth_SPLIT.jso
 ``EndOfSource`` when a file source is exhausted (and not looping), ``SourceError`` when a device or
 file fails (the node reopens it with backoff). No ROS here.
 """
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 import glob
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -22,9 +23,9 @@ import numpy as np
 
 from .geometry import Box
 from .paths import DEFAULT_SCENES
-from .synthetic import SceneObject, render_scene
+from .synthetic import render_scene, SceneObject
 
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_EXTENSIONS = {'.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp'}
 
 
 class SourceError(RuntimeError):
@@ -41,8 +42,8 @@ class BadFrame(Exception):
 
 @dataclass
 class Frame:
-    image: np.ndarray                           # BGR uint8
-    truth: list[SceneObject] | None = None      # synthetic source only
+    image: np.ndarray  # BGR uint8
+    truth: list[SceneObject] | None = None  # synthetic source only
 
 
 def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -56,7 +57,7 @@ def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class SyntheticSource:
-    kind = "synthetic"
+    kind = 'synthetic'
 
     def __init__(self, seed: int, width: int, height: int):
         self.seed, self.width, self.height = seed, width, height
@@ -77,7 +78,7 @@ class _Playlist:
     def _next_index(self, n: int) -> int:
         if self.index >= n:
             if not self.loop:
-                raise EndOfSource(f"end of {self.label}")
+                raise EndOfSource(f'end of {self.label}')
             self.index = 0
         self.index += 1
         return self.index - 1
@@ -86,23 +87,30 @@ class _Playlist:
 class SceneSetSource(_Playlist):
     """Rendered scenes and their ground truth, played in order (looping unless told not to)."""
 
-    kind = "scenes"
+    kind = 'scenes'
 
     def __init__(self, folder: Path, width: int, height: int, loop: bool):
         folder = Path(folder)
-        truth_file = folder / "truth.json"
-        if not truth_file.is_file():                       # glass-synth detect's layout: OUT/images/SPLIT
-            truth_file = folder.parent.parent / f"truth_{folder.name}.json"
+        truth_file = folder / 'truth.json'
+        if not truth_file.is_file():  # glass-synth detect's layout: OUT/images/SPLIT
+            truth_file = folder.parent.parent / f'truth_{folder.name}.json'
         if not truth_file.is_file():
-            raise SourceError(f"scene set {folder}: no truth.json (render one with glass-synth detect)")
+            raise SourceError(
+                f'scene set {folder}: no truth.json (render one with glass-synth detect)'
+            )
         try:
             truth = json.loads(truth_file.read_text())
         except (OSError, ValueError) as e:
-            raise SourceError(f"scene set {truth_file}: {e}") from e
-        self.scenes = [(folder / f"{stem}.jpg", objs) for stem, objs in sorted(truth.items())
-                       if (folder / f"{stem}.jpg").is_file()]
+            raise SourceError(f'scene set {truth_file}: {e}') from e
+        self.scenes = [
+            (folder / f'{stem}.jpg', objs)
+            for stem, objs in sorted(truth.items())
+            if (folder / f'{stem}.jpg').is_file()
+        ]
         if not self.scenes:
-            raise SourceError(f"scene set {folder}: none of the images listed in {truth_file.name} are there")
+            raise SourceError(
+                f'scene set {folder}: none of the images listed in {truth_file.name} are there'
+            )
         self.width, self.height, self.loop, self.label = width, height, loop, str(folder)
         self.index = 0
 
@@ -110,11 +118,21 @@ class SceneSetSource(_Playlist):
         path, objs = self.scenes[self._next_index(len(self.scenes))]
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
-            raise SourceError(f"cannot read scene {path}")
-        sx, sy = (self.width / img.shape[1], self.height / img.shape[0]) if self.width and self.height else (1, 1)
-        truth = [SceneObject(o["kind"], o.get("variant", ""),
-                             Box(o["box"][0] * sx, o["box"][1] * sy, o["box"][2] * sx, o["box"][3] * sy),
-                             o.get("visibility", 1.0)) for o in objs]
+            raise SourceError(f'cannot read scene {path}')
+        sx, sy = (
+            (self.width / img.shape[1], self.height / img.shape[0])
+            if self.width and self.height
+            else (1, 1)
+        )
+        truth = [
+            SceneObject(
+                o['kind'],
+                o.get('variant', ''),
+                Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
+                o.get('visibility', 1.0),
+            )
+            for o in objs
+        ]
         return Frame(_fit(img, self.width, self.height), truth)
 
     def close(self):
@@ -125,11 +143,13 @@ class CaptureSource:
     """A V4L2 device or a video file through OpenCV."""
 
     def __init__(self, target, width: int, height: int, loop: bool, is_device: bool):
-        self.kind = "device" if is_device else "video"
+        self.kind = 'device' if is_device else 'video'
         self.target, self.width, self.height, self.loop = target, width, height, loop
-        self.cap = cv2.VideoCapture(target, cv2.CAP_V4L2) if is_device else cv2.VideoCapture(str(target))
+        self.cap = (
+            cv2.VideoCapture(target, cv2.CAP_V4L2) if is_device else cv2.VideoCapture(str(target))
+        )
         if not self.cap.isOpened():
-            raise SourceError(f"cannot open {'device' if is_device else 'video'} {target}")
+            raise SourceError(f'cannot open {"device" if is_device else "video"} {target}')
         if is_device:
             self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
@@ -137,13 +157,13 @@ class CaptureSource:
 
     def read(self) -> Frame:
         ok, img = self.cap.read()
-        if not ok and self.kind == "video":
+        if not ok and self.kind == 'video':
             if not self.loop:
-                raise EndOfSource(f"end of {self.target}")
+                raise EndOfSource(f'end of {self.target}')
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, img = self.cap.read()
         if not ok or img is None:
-            raise SourceError(f"no frame from {self.target}")
+            raise SourceError(f'no frame from {self.target}')
         return Frame(_fit(img, self.width, self.height))
 
     def close(self):
@@ -151,12 +171,18 @@ class CaptureSource:
 
 
 class FolderSource(_Playlist):
-    kind = "images"
+    kind = 'images'
 
     def __init__(self, files: list[str], width: int, height: int, loop: bool, label: str):
         if not files:
-            raise SourceError(f"no images in {label}")
-        self.files, self.width, self.height, self.loop, self.label = files, width, height, loop, label
+            raise SourceError(f'no images in {label}')
+        self.files, self.width, self.height, self.loop, self.label = (
+            files,
+            width,
+            height,
+            loop,
+            label,
+        )
         self.index = 0
 
     def read(self) -> Frame:
@@ -165,12 +191,12 @@ class FolderSource(_Playlist):
         img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if img is None:
             if not os.path.exists(path):
-                raise SourceError(f"image {path} is gone")      # the folder vanished: reopen it
-            del self.files[i]                                   # corrupt: skip it from now on
+                raise SourceError(f'image {path} is gone')  # the folder vanished: reopen it
+            del self.files[i]  # corrupt: skip it from now on
             self.index = i
             if not self.files:
-                raise SourceError(f"no readable images left in {self.label}")
-            raise BadFrame(f"cannot decode image {path}")
+                raise SourceError(f'no readable images left in {self.label}')
+            raise BadFrame(f'cannot decode image {path}')
         if img.dtype != np.uint8:
             img = (img / 256).astype(np.uint8)
         return Frame(_fit(img, self.width, self.height))
@@ -182,20 +208,26 @@ class FolderSource(_Playlist):
 def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = True):
     """Open what the camera node's ``source`` parameter names; raise SourceError if it cannot."""
     spec = spec.strip()
-    if spec == "synthetic":
+    if spec == 'synthetic':
         return SceneSetSource(DEFAULT_SCENES, width, height, loop)
-    if spec == "synthetic:fast":
+    if spec == 'synthetic:fast':
         return SyntheticSource(seed, width, height)
-    if spec.startswith("synthetic:"):
-        return SceneSetSource(Path(os.path.expanduser(spec[len("synthetic:"):])), width, height, loop)
+    if spec.startswith('synthetic:'):
+        return SceneSetSource(
+            Path(os.path.expanduser(spec[len('synthetic:'):])), width, height, loop
+        )
     if spec.isdigit():
         return CaptureSource(int(spec), width, height, loop, is_device=True)
-    if spec.startswith("/dev/video"):
+    if spec.startswith('/dev/video'):
         if not os.path.exists(spec):
-            raise SourceError(f"device {spec} does not exist")
+            raise SourceError(f'device {spec} does not exist')
         return CaptureSource(spec, width, height, loop, is_device=True)
-    if any(ch in spec for ch in "*?["):
-        files = sorted(f for f in glob.glob(os.path.expanduser(spec)) if Path(f).suffix.lower() in IMAGE_EXTENSIONS)
+    if any(ch in spec for ch in '*?['):
+        files = sorted(
+            f
+            for f in glob.glob(os.path.expanduser(spec))
+            if Path(f).suffix.lower() in IMAGE_EXTENSIONS
+        )
         return FolderSource(files, width, height, loop, spec)
     p = Path(os.path.expanduser(spec))
     if p.is_dir():
@@ -205,4 +237,6 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
         if p.suffix.lower() in IMAGE_EXTENSIONS:
             return FolderSource([str(p)], width, height, loop, str(p))
         return CaptureSource(p, width, height, loop, is_device=False)
-    raise SourceError(f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, an image folder or a glob")
+    raise SourceError(
+        f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, an image folder or a glob"
+    )

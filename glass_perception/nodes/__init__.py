@@ -1,4 +1,5 @@
 """The ROS 2 nodes: thin adapters around glass_perception.core."""
+
 import signal
 import sys
 

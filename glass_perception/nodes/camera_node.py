@@ -4,6 +4,7 @@ With a ``synthetic`` source it also publishes the scenes' ground truth on camera
 (vision_msgs/Detection2DArray, same header as the image; class_id is cup, beer_glass, soju_glass,
 bottle or bowl) so tests and the demo can score the pipeline end to end.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,79 +14,101 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
+from .common import (
+    fastdds_transport_note,
+    GlassNode,
+    RESULT_QOS,
+    run,
+    SENSOR_PUB_QOS,
+    StartupError,
+)
 from ..core import messages
 from ..core.image_codec import fill_image
-from ..core.sources import BadFrame, EndOfSource, SourceError, open_source
-from .common import RESULT_QOS, SENSOR_PUB_QOS, GlassNode, StartupError, fastdds_transport_note, run
+from ..core.sources import BadFrame, EndOfSource, open_source, SourceError
 
 
 class CameraNode(GlassNode):
     def __init__(self):
-        super().__init__("camera_node")
-        self.source_spec = self.param("source")
-        self.pub_image = self.create_publisher(Image, "camera/image_raw", SENSOR_PUB_QOS)
-        self.pub_info = self.create_publisher(CameraInfo, "camera/camera_info", SENSOR_PUB_QOS)
+        super().__init__('camera_node')
+        self.source_spec = self.param('source')
+        self.pub_image = self.create_publisher(Image, 'camera/image_raw', SENSOR_PUB_QOS)
+        self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_PUB_QOS)
         self.pub_truth = None
-        if self.source_spec.strip().startswith("synthetic"):
-            self.pub_truth = self.create_publisher(Detection2DArray, "camera/ground_truth", RESULT_QOS)
+        if self.source_spec.strip().startswith('synthetic'):
+            self.pub_truth = self.create_publisher(
+                Detection2DArray, 'camera/ground_truth', RESULT_QOS
+            )
         self.source = None
-        self.retry_delay = self.param("retry_initial_s")
+        self.retry_delay = self.param('retry_initial_s')
         self.next_open = 0.0
         self.published = 0
         self.reconnects = 0
-        self._last_error = ""
+        self._last_error = ''
         self._open_at_startup()
-        self.timer = self.create_timer(1.0 / self.param("fps"), self._tick)
+        self.timer = self.create_timer(1.0 / self.param('fps'), self._tick)
         self.on_change(self._changed)
-        self.start_health(f"source {self.source_spec}", self.source_spec)
+        self.start_health(f'source {self.source_spec}', self.source_spec)
         note = fastdds_transport_note()
         if note:
             self.get_logger().warning(note)
-        self.get_logger().info(f"publishing {self.source_spec} on {self.pub_image.topic_name} "
-                               f"at {self.param('fps')} fps")
+        self.get_logger().info(
+            f'publishing {self.source_spec} on {self.pub_image.topic_name} '
+            f'at {self.param("fps")} fps'
+        )
 
     def _open_at_startup(self) -> None:
         """Open the source, retrying a device for up to open_timeout_s; a StartupError if it never opens."""
-        deadline = time.monotonic() + self.param("open_timeout_s")
-        is_device = self.source_spec.startswith("/dev/video") or self.source_spec.isdigit()
+        deadline = time.monotonic() + self.param('open_timeout_s')
+        is_device = self.source_spec.startswith('/dev/video') or self.source_spec.isdigit()
         self._open()
         while self.source is None and is_device and time.monotonic() < deadline:
             time.sleep(max(0.0, min(self.next_open, deadline) - time.monotonic()))
             self._open()
         if self.source is None:
-            what = (f"no camera opened within open_timeout_s={self.param('open_timeout_s')} s; check the "
-                    "device exists and is not in use (v4l2-ctl --list-devices)" if is_device
-                    else "set 'source' to synthetic, a device, a video file, an image folder or a glob")
+            what = (
+                f'no camera opened within open_timeout_s={self.param("open_timeout_s")} s; check the '
+                'device exists and is not in use (v4l2-ctl --list-devices)'
+                if is_device
+                else "set 'source' to synthetic, a device, a video file, an image folder or a glob"
+            )
             raise StartupError(f"source '{self.source_spec}': {self._last_error}; {what}")
 
     def health_extra(self) -> dict[str, str]:
-        return {"source": self.source_spec, "state": "open" if self.source is not None else "reopening",
-                "reconnects": str(self.reconnects)}
+        return {
+            'source': self.source_spec,
+            'state': 'open' if self.source is not None else 'reopening',
+            'reconnects': str(self.reconnects),
+        }
 
     def _open(self) -> None:
         try:
-            self.source = open_source(self.source_spec, self.param("width"), self.param("height"),
-                                      self.param("seed"), self.param("loop"))
-            self.retry_delay = self.param("retry_initial_s")
-            self.get_logger().info(f"opened {self.source.kind} source {self.source_spec}")
+            self.source = open_source(
+                self.source_spec,
+                self.param('width'),
+                self.param('height'),
+                self.param('seed'),
+                self.param('loop'),
+            )
+            self.retry_delay = self.param('retry_initial_s')
+            self.get_logger().info(f'opened {self.source.kind} source {self.source_spec}')
             if self.monitor is not None:
                 self.reconnects += 1
-                self.monitor.fault("")
+                self.monitor.fault('')
         except SourceError as e:
             self._last_error = str(e)
             self.source = None
             self.next_open = time.monotonic() + self.retry_delay
-            self.get_logger().warning(f"{e}; retrying in {self.retry_delay:.1f} s")
-            self.retry_delay = min(self.retry_delay * 2.0, self.param("retry_max_s"))
+            self.get_logger().warning(f'{e}; retrying in {self.retry_delay:.1f} s')
+            self.retry_delay = min(self.retry_delay * 2.0, self.param('retry_max_s'))
 
     def _changed(self, name, value) -> None:
-        if name == "fps":
+        if name == 'fps':
             self.timer.cancel()
             self.destroy_timer(self.timer)
             self.timer = self.create_timer(1.0 / value, self._tick)
 
     def _tick(self) -> None:
-        if not self.param("enabled"):
+        if not self.param('enabled'):
             return
         if self.source is None:
             if time.monotonic() >= self.next_open:
@@ -95,28 +118,31 @@ class CameraNode(GlassNode):
         try:
             frame = self.source.read()
         except BadFrame as e:
-            self.reject(f"{e}; skipped")
+            self.reject(f'{e}; skipped')
             return
         except EndOfSource as e:
-            self.get_logger().info(f"{e}; stopping (loop is false)")
+            self.get_logger().info(f'{e}; stopping (loop is false)')
             self.timer.cancel()
             raise SystemExit(0)
         except SourceError as e:
-            self.get_logger().warning(f"{e}; reopening in {self.retry_delay:.1f} s")
-            self.monitor.fault(f"source lost: {e}; reopening")
+            self.get_logger().warning(f'{e}; reopening in {self.retry_delay:.1f} s')
+            self.monitor.fault(f'source lost: {e}; reopening')
             self.source.close()
             self.source = None
             self.next_open = time.monotonic() + self.retry_delay
             return
-        self.monitor.count("received")
-        header = Header(frame_id=self.param("frame_id"))
+        self.monitor.count('received')
+        header = Header(frame_id=self.param('frame_id'))
         header.stamp = self.get_clock().now().to_msg()
         img = Image(header=header)
-        fill_image(img, frame.image, "bgr8")
+        fill_image(img, frame.image, 'bgr8')
         self.pub_image.publish(img)
         self.pub_info.publish(camera_info(header, img.width, img.height))
         if self.pub_truth is not None and frame.truth is not None:
-            dets = [messages.detection(header, o.box, [(o.kind, 1.0)], det_id=o.variant) for o in frame.truth]
+            dets = [
+                messages.detection(header, o.box, [(o.kind, 1.0)], det_id=o.variant)
+                for o in frame.truth
+            ]
             self.pub_truth.publish(messages.detection_array(header, dets))
         self.published += 1
         self.record(header, started)
@@ -131,7 +157,7 @@ def camera_info(header, width: int, height: int) -> CameraInfo:
 
     Uncalibrated: replace it with your camera driver's calibrated camera_info for geometry.
     """
-    info = CameraInfo(header=header, width=width, height=height, distortion_model="plumb_bob")
+    info = CameraInfo(header=header, width=width, height=height, distortion_model='plumb_bob')
     f, cx, cy = float(width), (width - 1) / 2.0, (height - 1) / 2.0
     info.d = [0.0] * 5
     info.k = [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0]
@@ -141,8 +167,8 @@ def camera_info(header, width: int, height: int) -> CameraInfo:
 
 
 def main(args=None) -> int:
-    return run(CameraNode, "camera_node", args)
+    return run(CameraNode, 'camera_node', args)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -4,6 +4,7 @@ Candidates and crops are paired by exact stamp in a bounded cache; the crops of 
 classified in batches of up to PREDICT_CHUNK. A frame with no candidates is answered at once with an
 empty message; one with more than MAX_CANDIDATES is rejected.
 """
+
 from __future__ import annotations
 
 import sys
@@ -14,71 +15,90 @@ import numpy as np
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from .common import GlassNode, LATCHED_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
 from ..core import messages
 from ..core.classifier import GlassClassifier
 from ..core.cpu import set_threads
-from ..core.paths import DEFAULT_CLASSIFIER
 from ..core.geometry import unstack_crops
-from ..core.image_codec import ImageError, image_to_bgr
+from ..core.image_codec import image_to_bgr, ImageError
 from ..core.labels import label_batch
 from ..core.latest import LatestWorker
 from ..core.pairing import StampPairer
 from ..core.params import NODES
-from .common import LATCHED_QOS, PAIR_QOS, RESULT_QOS, GlassNode, StartupError, run
-
+from ..core.paths import DEFAULT_CLASSIFIER
 
 # A frame with more candidates than the detector can send (its max_det range) is refused: a 16 KB
 # image of 1-pixel crops with 16384 candidates would otherwise take tens of GB in one forward pass.
-MAX_CANDIDATES = int(next(p.high for p in NODES["detector_node"] if p.name == "max_det"))
+MAX_CANDIDATES = int(next(p.high for p in NODES['detector_node'] if p.name == 'max_det'))
 # Crops go through the model this many at a time, so memory stays bounded however many there are.
 PREDICT_CHUNK = 32
 
 
 class ClassifierNode(GlassNode):
     def __init__(self):
-        super().__init__("classifier_node")
-        set_threads(self.param("threads"))
-        self.classifier = GlassClassifier(self.param("model") or DEFAULT_CLASSIFIER, self.param("device"))
+        super().__init__('classifier_node')
+        set_threads(self.param('threads'))
+        self.classifier = GlassClassifier(
+            self.param('model') or DEFAULT_CLASSIFIER, self.param('device')
+        )
         names = self.classifier.class_names
-        reason = self._fragile_check("fragile_classes", self.param("fragile_classes"))
+        reason = self._fragile_check('fragile_classes', self.param('fragile_classes'))
         if reason:
-            raise StartupError(f"{reason} (model {self.classifier.path})")
+            raise StartupError(f'{reason} (model {self.classifier.path})')
         self.add_check(self._fragile_check)
-        self.pub_classes = self.create_publisher(Detection2DArray, "glass/classifications", RESULT_QOS)
-        self.pub_fragile = self.create_publisher(Detection2DArray, "glass/fragile", RESULT_QOS)
-        self.pub_info = self.create_publisher(LabelInfo, "glass/label_info", LATCHED_QOS)
+        self.pub_classes = self.create_publisher(
+            Detection2DArray, 'glass/classifications', RESULT_QOS
+        )
+        self.pub_fragile = self.create_publisher(Detection2DArray, 'glass/fragile', RESULT_QOS)
+        self.pub_info = self.create_publisher(LabelInfo, 'glass/label_info', LATCHED_QOS)
         self._publish_label_info()
-        self.on_change(lambda name, _v: self._publish_label_info() if name == "fragile_threshold" else None)
+        self.on_change(
+            lambda name, _v: self._publish_label_info() if name == 'fragile_threshold' else None
+        )
         self.lock = threading.Lock()
-        self.pairer = StampPairer(self.param("pair_cache_size"))
-        self.empty_frames = 0                   # frames without candidates, answered in the callback
-        self.worker = LatestWorker(self._classify, self.worker_error, "classifier")
-        sub = self.create_subscription(Detection2DArray, "glass/candidates", self._on_candidates, PAIR_QOS)
-        self.create_subscription(Image, "glass/crops", self._on_crops, PAIR_QOS)
-        self.start_health(sub.topic_name, f"{self.classifier.path.name} on {self.classifier.device}")
-        self.get_logger().info(f"classifier {self.classifier.path} ({self.classifier.meta.architecture}, "
-                               f"classes {names}) on {self.classifier.device}")
+        self.pairer = StampPairer(self.param('pair_cache_size'))
+        self.empty_frames = 0  # frames without candidates, answered in the callback
+        self.worker = LatestWorker(self._classify, self.worker_error, 'classifier')
+        sub = self.create_subscription(
+            Detection2DArray, 'glass/candidates', self._on_candidates, PAIR_QOS
+        )
+        self.create_subscription(Image, 'glass/crops', self._on_crops, PAIR_QOS)
+        self.start_health(
+            sub.topic_name, f'{self.classifier.path.name} on {self.classifier.device}'
+        )
+        self.get_logger().info(
+            f'classifier {self.classifier.path} ({self.classifier.meta.architecture}, '
+            f'classes {names}) on {self.classifier.device}'
+        )
 
     def _fragile_check(self, name, value) -> str | None:
-        if name != "fragile_classes":
+        if name != 'fragile_classes':
             return None
         unknown = [c for c in value if c not in self.classifier.class_names]
         if unknown:
-            return (f"fragile_classes {unknown} are not classes of the classifier "
-                    f"({', '.join(self.classifier.class_names)})")
+            return (
+                f'fragile_classes {unknown} are not classes of the classifier '
+                f'({", ".join(self.classifier.class_names)})'
+            )
         return None
 
     def _publish_label_info(self) -> None:
         header = messages.Header()
         header.stamp = self.get_clock().now().to_msg()
-        self.pub_info.publish(messages.label_info(header, self.classifier.class_names,
-                                                  self.param("fragile_threshold")))
+        self.pub_info.publish(
+            messages.label_info(
+                header, self.classifier.class_names, self.param('fragile_threshold')
+            )
+        )
 
     def health_extra(self) -> dict[str, str]:
-        self.monitor.set_count("received", self.worker.received + self.empty_frames)
-        self.monitor.set_count("dropped", self.worker.dropped)
+        self.monitor.set_count('received', self.worker.received + self.empty_frames)
+        self.monitor.set_count('dropped', self.worker.dropped)
         with self.lock:
-            return {"unpaired_evicted": str(self.pairer.evicted), "waiting_for_partner": str(len(self.pairer))}
+            return {
+                'unpaired_evicted': str(self.pairer.evicted),
+                'waiting_for_partner': str(len(self.pairer)),
+            }
 
     def _on_candidates(self, msg: Detection2DArray) -> None:
         if not msg.detections:
@@ -108,17 +128,27 @@ class ClassifierNode(GlassNode):
         header = candidates.header
         try:
             if len(candidates.detections) > MAX_CANDIDATES:
-                raise ValueError(f"{len(candidates.detections)} candidates, more than the {MAX_CANDIDATES} "
-                                 "a detector sends at most")
+                raise ValueError(
+                    f'{len(candidates.detections)} candidates, more than the {MAX_CANDIDATES} '
+                    'a detector sends at most'
+                )
             boxes = [messages.box_of(d) for d in candidates.detections]
             crops = unstack_crops(image_to_bgr(crops_msg), len(candidates.detections))
         except (ImageError, ValueError) as e:
-            self.reject(f"rejected frame {header.stamp.sec}.{header.stamp.nanosec:09d}: {e}")
+            self.reject(f'rejected frame {header.stamp.sec}.{header.stamp.nanosec:09d}: {e}')
             return
-        probs = np.concatenate([self.classifier.predict(crops[i:i + PREDICT_CHUNK])
-                                for i in range(0, len(crops), PREDICT_CHUNK)])
-        labels = label_batch(probs, self.classifier.class_names, self.param("fragile_classes"),
-                             self.param("fragile_threshold"))
+        probs = np.concatenate(
+            [
+                self.classifier.predict(crops[i: i + PREDICT_CHUNK])
+                for i in range(0, len(crops), PREDICT_CHUNK)
+            ]
+        )
+        labels = label_batch(
+            probs,
+            self.classifier.class_names,
+            self.param('fragile_classes'),
+            self.param('fragile_threshold'),
+        )
         all_dets, fragile = [], []
         for cand, box, lab in zip(candidates.detections, boxes, labels):
             d = messages.detection(header, box, lab.ranked, det_id=cand.id)
@@ -134,8 +164,8 @@ class ClassifierNode(GlassNode):
 
 
 def main(args=None) -> int:
-    return run(ClassifierNode, "classifier_node", args)
+    return run(ClassifierNode, 'classifier_node', args)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -1,4 +1,5 @@
 """What every node shares: parameter declaration from the specs, QoS profiles, a clean main()."""
+
 from __future__ import annotations
 
 import os
@@ -8,9 +9,14 @@ import threading
 import time
 from typing import Callable
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -25,20 +31,38 @@ from ..core.params import NODES, Param
 # Camera images: best effort, depth 1. A best-effort subscription matches both best-effort camera
 # drivers (the sensor-data profile) and reliable ones; depth 1 means a slow consumer sees the
 # newest frame, never a backlog.
-IMAGE_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=1,
-                       durability=DurabilityPolicy.VOLATILE)
+IMAGE_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    durability=DurabilityPolicy.VOLATILE,
+)
 # What the camera publishes: the sensor-data profile that camera drivers use.
-SENSOR_PUB_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=5,
-                            durability=DurabilityPolicy.VOLATILE)
+SENSOR_PUB_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=5,
+    durability=DurabilityPolicy.VOLATILE,
+)
 # Results: reliable, a short history.
-RESULT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
+RESULT_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10
+)
 # Crops and candidates travel as a pair and both must arrive: reliable, short history.
-PAIR_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=4)
+PAIR_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=4
+)
 # Health reports: /diagnostics is absolute by convention (rqt_robot_monitor and the aggregator read it).
-DIAGNOSTICS_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
+DIAGNOSTICS_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10
+)
 # Latched metadata (LabelInfo): late subscribers get the last message.
-LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=1,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+LATCHED_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 
 
 # How often the spin loop looks at the stop flag, and how long after SIGINT/SIGTERM the process
@@ -54,7 +78,9 @@ class StartupError(RuntimeError):
 def descriptor(p: Param) -> ParameterDescriptor:
     d = ParameterDescriptor(description=p.description, read_only=p.read_only)
     if isinstance(p.default, float) and p.low is not None:
-        d.floating_point_range = [FloatingPointRange(from_value=float(p.low), to_value=float(p.high), step=0.0)]
+        d.floating_point_range = [
+            FloatingPointRange(from_value=float(p.low), to_value=float(p.high), step=0.0)
+        ]
     elif isinstance(p.default, int) and not isinstance(p.default, bool) and p.low is not None:
         d.integer_range = [IntegerRange(from_value=int(p.low), to_value=int(p.high), step=0)]
     return d
@@ -77,21 +103,27 @@ class GlassNode(Node):
             try:
                 self.declare_parameter(p.name, p.default, descriptor(p))
             except Exception as e:  # rclpy raises InvalidParameterValueException and friends
-                raise StartupError(f"parameter {p.name}: {e}") from e
+                raise StartupError(f'parameter {p.name}: {e}') from e
             reason = p.validate(self.get_parameter(p.name).value)
             if reason:
-                raise StartupError(f"parameter {reason}")
+                raise StartupError(f'parameter {reason}')
         self.add_on_set_parameters_callback(self._validate_change)
         self.monitor: StageMonitor | None = None
 
     def start_health(self, input_name: str, hardware_id: str) -> None:
         """Count and time this node's work and publish it on /diagnostics every diagnostics_period."""
-        stale = self.param("stale_after_s") if "stale_after_s" in self._specs else float("inf")
+        stale = self.param('stale_after_s') if 'stale_after_s' in self._specs else float('inf')
         self.monitor = StageMonitor(input_name, stale)
         self._health_id = hardware_id
-        self._health_pub = self.create_publisher(DiagnosticArray, "/diagnostics", DIAGNOSTICS_QOS)
-        self._health_timer = self.create_timer(self.param("diagnostics_period"), self._publish_health)
-        self.on_change(lambda name, v: setattr(self.monitor, "stale_after_s", v) if name == "stale_after_s" else None)
+        self._health_pub = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS_QOS)
+        self._health_timer = self.create_timer(
+            self.param('diagnostics_period'), self._publish_health
+        )
+        self.on_change(
+            lambda name, v: (
+                setattr(self.monitor, 'stale_after_s', v) if name == 'stale_after_s' else None
+            )
+        )
 
     def health_extra(self) -> dict[str, str]:
         """Node-specific values for the health report; also where a node copies in outside counters."""
@@ -101,27 +133,35 @@ class GlassNode(Node):
         report = self.monitor.report(self.health_extra())
         header = messages.Header()
         header.stamp = self.get_clock().now().to_msg()
-        self._health_pub.publish(messages.diagnostic_array(
-            header, f"glass_perception: {self.get_fully_qualified_name()}", self._health_id, report))
+        self._health_pub.publish(
+            messages.diagnostic_array(
+                header,
+                f'glass_perception: {self.get_fully_qualified_name()}',
+                self._health_id,
+                report,
+            )
+        )
 
     def record(self, header, started: float) -> None:
         """One item done: its work time (since ``started``, monotonic) and its stamp's age now."""
         now = self.get_clock().now().nanoseconds * 1e-9
-        self.monitor.count("processed")
+        self.monitor.count('processed')
         self.monitor.timing(time.monotonic() - started, now - messages.stamp_seconds(header))
 
     def reject(self, text: str) -> None:
         """A malformed message: counted, logged (throttled so a flood cannot drown the log)."""
         if self.monitor is not None:
-            self.monitor.count("rejected")
+            self.monitor.count('rejected')
         self.get_logger().warning(text, throttle_duration_sec=2.0)
 
     def worker_error(self, e: BaseException) -> None:
         """A frame a LatestWorker could not process: logged (throttled), the next one goes on."""
-        if rclpy.ok():   # after shutdown, a publish that fails is no fault of the frame
+        if rclpy.ok():  # after shutdown, a publish that fails is no fault of the frame
             if self.monitor is not None:
-                self.monitor.count("errors")
-            self.get_logger().error(f"frame dropped: {type(e).__name__}: {e}", throttle_duration_sec=2.0)
+                self.monitor.count('errors')
+            self.get_logger().error(
+                f'frame dropped: {type(e).__name__}: {e}', throttle_duration_sec=2.0
+            )
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -141,7 +181,7 @@ class GlassNode(Node):
             for check in self._extra_checks:
                 reason = reason or check(prm.name, prm.value)
             if reason:
-                self.get_logger().warning(f"refused: {reason}")
+                self.get_logger().warning(f'refused: {reason}')
                 return SetParametersResult(successful=False, reason=reason)
         for prm in params:
             for fn in self._on_change:
@@ -152,10 +192,12 @@ class GlassNode(Node):
 def fastdds_transport_note() -> str | None:
     """A warning when Fast DDS will silently drop large best-effort images between processes."""
     if default_transports(os.environ):
-        return ("Fast DDS runs with its default transports: best-effort images larger than ~64 KB may never "
-                "reach other processes. Set FASTDDS_DEFAULT_PROFILES_FILE to the package's "
-                "config/fastdds_large_images.xml (the launch file and "
-                "glass-pipeline do) or use another RMW; see the README")
+        return (
+            'Fast DDS runs with its default transports: best-effort images larger than ~64 KB may never '
+            "reach other processes. Set FASTDDS_DEFAULT_PROFILES_FILE to the package's "
+            'config/fastdds_large_images.xml (the launch file and '
+            'glass-pipeline do) or use another RMW; see the README'
+        )
     return None
 
 
@@ -188,10 +230,10 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
             executor.spin_once(timeout_sec=STOP_POLL_S)
     except ExternalShutdownException:
         pass
-    except SystemExit as e:    # a node that is done (a file source at its end without loop)
+    except SystemExit as e:  # a node that is done (a file source at its end without loop)
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except (StartupError, ModelLoadError, ValueError) as e:
-        print(f"[{name}] error: {e}", file=sys.stderr, flush=True)
+        print(f'[{name}] error: {e}', file=sys.stderr, flush=True)
         code = 1
     except Exception:
         # the context was shut down while a callback was still publishing: a clean stop
@@ -200,7 +242,7 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
     finally:
         executor.shutdown(timeout_sec=0.5)
         if node is not None:
-            close = getattr(node, "close", None)
+            close = getattr(node, 'close', None)
             if close:
                 close()
             node.destroy_node()

@@ -3,6 +3,7 @@
 Frames are handed to one worker thread through a depth-one slot: a frame that arrives while the
 model is busy replaces the one waiting, so latency does not grow with load.
 """
+
 from __future__ import annotations
 
 import sys
@@ -11,62 +12,80 @@ import time
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
+from .common import fastdds_transport_note, GlassNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run
 from ..core import messages
 from ..core.cpu import set_threads
 from ..core.detector import Detector
 from ..core.geometry import square_crop, stack_crops
-from ..core.image_codec import ImageError, fill_image, image_to_bgr
+from ..core.image_codec import fill_image, image_to_bgr, ImageError
 from ..core.latest import LatestWorker
-from .common import IMAGE_QOS, PAIR_QOS, RESULT_QOS, GlassNode, fastdds_transport_note, run
 
 
 class DetectorNode(GlassNode):
     def __init__(self):
-        super().__init__("detector_node")
-        set_threads(self.param("threads"))
-        self.detector = Detector(self.param("model"), self.param("device"), self.param("imgsz"))
-        self.pub_detections = self.create_publisher(Detection2DArray, "glass/detections", RESULT_QOS)
-        self.pub_candidates = self.create_publisher(Detection2DArray, "glass/candidates", PAIR_QOS)
-        self.pub_crops = self.create_publisher(Image, "glass/crops", PAIR_QOS)
+        super().__init__('detector_node')
+        set_threads(self.param('threads'))
+        self.detector = Detector(self.param('model'), self.param('device'), self.param('imgsz'))
+        self.pub_detections = self.create_publisher(
+            Detection2DArray, 'glass/detections', RESULT_QOS
+        )
+        self.pub_candidates = self.create_publisher(Detection2DArray, 'glass/candidates', PAIR_QOS)
+        self.pub_crops = self.create_publisher(Image, 'glass/crops', PAIR_QOS)
         self.crops_sent = 0
-        self.worker = LatestWorker(self._process, self.worker_error, "detector")
-        self.sub = self.create_subscription(Image, "camera/image_raw", self.worker.put, IMAGE_QOS)
-        self.start_health(self.sub.topic_name, f"{self.detector.source} on {self.detector.device}")
-        unknown = set(self.param("crop_classes")) - set(self.detector.class_names)
+        self.worker = LatestWorker(self._process, self.worker_error, 'detector')
+        self.sub = self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
+        self.start_health(self.sub.topic_name, f'{self.detector.source} on {self.detector.device}')
+        unknown = set(self.param('crop_classes')) - set(self.detector.class_names)
         if unknown:
-            self.get_logger().warning(f"crop_classes {sorted(unknown)} are not classes of the detector "
-                                      f"({', '.join(self.detector.class_names)}); they will never be cropped")
+            self.get_logger().warning(
+                f'crop_classes {sorted(unknown)} are not classes of the detector '
+                f'({", ".join(self.detector.class_names)}); they will never be cropped'
+            )
         for note in [*self.detector.notes, fastdds_transport_note()]:
             if note:
                 self.get_logger().warning(note)
-        self.get_logger().info(f"detector {self.detector.source} on {self.detector.device}, "
-                               f"imgsz {self.detector.imgsz}, classes {self.detector.class_names}")
+        self.get_logger().info(
+            f'detector {self.detector.source} on {self.detector.device}, '
+            f'imgsz {self.detector.imgsz}, classes {self.detector.class_names}'
+        )
 
     def health_extra(self) -> dict[str, str]:
-        self.monitor.set_count("received", self.worker.received)
-        self.monitor.set_count("dropped", self.worker.dropped)
-        return {"crops_sent": str(self.crops_sent)}
+        self.monitor.set_count('received', self.worker.received)
+        self.monitor.set_count('dropped', self.worker.dropped)
+        return {'crops_sent': str(self.crops_sent)}
 
     def _process(self, msg: Image) -> None:
         started = time.monotonic()
         try:
             bgr = image_to_bgr(msg)
         except ImageError as e:
-            self.reject(f"rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}")
+            self.reject(f'rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}')
             return
-        found = self.detector.detect(bgr, self.param("conf"), self.param("iou"), self.param("max_det"))
+        found = self.detector.detect(
+            bgr, self.param('conf'), self.param('iou'), self.param('max_det')
+        )
         header = msg.header
-        self.pub_detections.publish(messages.detection_array(
-            header, [messages.detection(header, d.box, [(d.class_name, d.score)]) for d in found]))
-        crop_classes = set(self.param("crop_classes"))
+        self.pub_detections.publish(
+            messages.detection_array(
+                header,
+                [messages.detection(header, d.box, [(d.class_name, d.score)]) for d in found],
+            )
+        )
+        crop_classes = set(self.param('crop_classes'))
         chosen = [d for d in found if d.class_name in crop_classes]
-        candidates = [messages.detection(header, d.box, [(d.class_name, d.score)], det_id=str(i))
-                      for i, d in enumerate(chosen)]
+        candidates = [
+            messages.detection(header, d.box, [(d.class_name, d.score)], det_id=str(i))
+            for i, d in enumerate(chosen)
+        ]
         if chosen:
             # crops first: the classifier acts when it holds both halves, whichever came last
-            padding, size = self.param("crop_padding"), self.param("crop_size")
+            padding, size = self.param('crop_padding'), self.param('crop_size')
             crops = Image(header=messages.copy_header(header))
-            fill_image(crops, stack_crops([square_crop(bgr, d.box, padding, size) for d in chosen]), "bgr8")
+            fill_image(
+                crops,
+                stack_crops([square_crop(bgr, d.box, padding, size) for d in chosen]),
+                'bgr8',
+            )
             self.pub_crops.publish(crops)
             self.crops_sent += len(chosen)
         self.pub_candidates.publish(messages.detection_array(header, candidates))
@@ -77,8 +96,8 @@ class DetectorNode(GlassNode):
 
 
 def main(args=None) -> int:
-    return run(DetectorNode, "detector_node", args)
+    return run(DetectorNode, 'detector_node', args)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

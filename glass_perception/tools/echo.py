@@ -5,6 +5,7 @@ The `ros2 topic echo /glass/classifications` of machines without the ros2 comman
   glass-echo                       # until Ctrl-C
   glass-echo --topic glass/fragile --count 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,16 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="glass-echo", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--topic", default="glass/classifications")
-    p.add_argument("--namespace", default="")
-    p.add_argument("--count", type=int, default=0, help="exit after this many messages (0: run on)")
+    p = argparse.ArgumentParser(
+        prog='glass-echo',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument('--topic', default='glass/classifications')
+    p.add_argument('--namespace', default='')
+    p.add_argument(
+        '--count', type=int, default=0, help='exit after this many messages (0: run on)'
+    )
     args = p.parse_args(argv)
 
     import rclpy
@@ -27,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..nodes.common import RESULT_QOS
 
     rclpy.init()
-    node = rclpy.create_node("glass_echo", namespace=args.namespace or None)
+    node = rclpy.create_node('glass_echo', namespace=args.namespace or None)
     seen = [0]
 
     def on_msg(msg):
@@ -46,5 +52,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

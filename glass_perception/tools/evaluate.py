@@ -6,25 +6,39 @@ a JSON report and a PNG (confusion matrix, per-class accuracy and mean loss).
   glass-evaluate --model glass_perception/models/glass_mobilenet_v2 --data photos/test
   glass-evaluate --synthetic-seed 9001 --scenes 300     # fresh held-out synthetic crops
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glass-evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="", help="checkpoint (default: the shipped classifier)")
+    p = argparse.ArgumentParser(
+        prog='glass-evaluate',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument('--model', default='', help='checkpoint (default: the shipped classifier)')
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", type=Path, help="ImageFolder of test images, one sub-folder per class")
-    src.add_argument("--synthetic-seed", type=int, help="render fresh scenes of this seed (use one never trained on)")
-    p.add_argument("--scenes", type=int, default=300, help="scenes to render with --synthetic-seed")
-    p.add_argument("--crop-size", type=int, default=96)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, default=Path("evaluation"), help="writes OUT.json and OUT.png")
+    src.add_argument(
+        '--data', type=Path, help='ImageFolder of test images, one sub-folder per class'
+    )
+    src.add_argument(
+        '--synthetic-seed',
+        type=int,
+        help='render fresh scenes of this seed (use one never trained on)',
+    )
+    p.add_argument(
+        '--scenes', type=int, default=300, help='scenes to render with --synthetic-seed'
+    )
+    p.add_argument('--crop-size', type=int, default=96)
+    p.add_argument('--device', default='cpu')
+    p.add_argument(
+        '--out', type=Path, default=Path('evaluation'), help='writes OUT.json and OUT.png'
+    )
     return p
 
 
@@ -35,30 +49,41 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.atomic import atomic_write_text
     from ..core.classifier import GlassClassifier
     from ..core.errors import ModelLoadError
-    from ..workflow.evaluation import evaluate_crops, folder_samples, plot_report, synthetic_samples
     from ..core.paths import DEFAULT_CLASSIFIER
+    from ..workflow.evaluation import (
+        evaluate_crops,
+        folder_samples,
+        plot_report,
+        synthetic_samples,
+    )
 
     try:
         clf = GlassClassifier(args.model or DEFAULT_CLASSIFIER, args.device)
         if args.data:
             samples, source = folder_samples(args.data), str(args.data)
         else:
-            samples = synthetic_samples(args.synthetic_seed, args.scenes, args.crop_size, clf.meta.crop_padding)
-            source = f"synthetic seed {args.synthetic_seed}, {args.scenes} scenes"
-        report = evaluate_crops(clf, tqdm(samples, desc="evaluating", unit="crop"))
+            samples = synthetic_samples(
+                args.synthetic_seed, args.scenes, args.crop_size, clf.meta.crop_padding
+            )
+            source = f'synthetic seed {args.synthetic_seed}, {args.scenes} scenes'
+        report = evaluate_crops(clf, tqdm(samples, desc='evaluating', unit='crop'))
     except (ModelLoadError, FileNotFoundError, ValueError) as e:
-        print(f"glass-evaluate: {e}", file=sys.stderr)
+        print(f'glass-evaluate: {e}', file=sys.stderr)
         return 2
-    report["model"] = str(clf.path)
-    report["data"] = source
-    atomic_write_text(Path(f"{args.out}.json"), json.dumps(report, indent=2))
-    plot_report(report, Path(f"{args.out}.png"), title=f"{clf.path.name} on {source}")
-    print(f"accuracy {report['accuracy']:.4f}, loss {report['loss']:.4f} on {report['samples']} images ({source})")
-    for name, r in report["per_class"].items():
-        print(f"  {name:<12} accuracy {r['accuracy']:.4f}  mean loss {r['mean_loss']:.4f}  ({r['samples']} images)")
-    print(f"wrote {args.out}.json and {args.out}.png")
+    report['model'] = str(clf.path)
+    report['data'] = source
+    atomic_write_text(Path(f'{args.out}.json'), json.dumps(report, indent=2))
+    plot_report(report, Path(f'{args.out}.png'), title=f'{clf.path.name} on {source}')
+    print(
+        f'accuracy {report["accuracy"]:.4f}, loss {report["loss"]:.4f} on {report["samples"]} images ({source})'
+    )
+    for name, r in report['per_class'].items():
+        print(
+            f'  {name:<12} accuracy {r["accuracy"]:.4f}  mean loss {r["mean_loss"]:.4f}  ({r["samples"]} images)'
+        )
+    print(f'wrote {args.out}.json and {args.out}.png')
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

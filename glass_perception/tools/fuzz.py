@@ -24,58 +24,89 @@ sent, not asserted equal to it.
   glass-fuzz --nodes classifier --cases 300 --seed 7
   glass-fuzz --nodes overlay --seed 7 --replay 123      # one case again, from its seed and index
 """
+
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from dataclasses import dataclass, field
 import json
 import os
+from pathlib import Path
 import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
 
-NODE = {"detector": "detector_node", "classifier": "classifier_node", "overlay": "overlay_node"}
+NODE = {'detector': 'detector_node', 'classifier': 'classifier_node', 'overlay': 'overlay_node'}
 #: the text of each node's reject() line
-REJECT_TEXT = {"detector": "rejected image", "classifier": "rejected frame", "overlay": "cannot draw frame"}
+REJECT_TEXT = {
+    'detector': 'rejected image',
+    'classifier': 'rejected frame',
+    'overlay': 'cannot draw frame',
+}
 PROBE_NSEC = 500_000_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glass-fuzz", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--nodes", default="detector,classifier,overlay",
-                   help="comma-separated targets: detector, classifier, overlay")
-    p.add_argument("--cases", type=int, default=2000, help="cases per node")
-    p.add_argument("--seed", type=int, default=None, help="generator seed (default: random, printed)")
-    p.add_argument("--start", type=int, default=0, help="index of the first case")
-    p.add_argument("--replay", type=int, default=None, help="run only this case index (then a valid probe)")
-    p.add_argument("--batch", type=int, default=6, help="most malformed/unpaired cases before a valid one")
-    p.add_argument("--pace", type=float, default=0.002, help="seconds between two published messages")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a valid message's answer")
-    p.add_argument("--start-timeout", type=float, default=180.0, help="seconds for a node to start answering")
-    p.add_argument("--params", type=Path, help="params YAML (default: the package's config/params.yaml)")
-    p.add_argument("--domain", type=int, help="ROS_DOMAIN_ID (default: random in 1..101)")
-    p.add_argument("--log-dir", type=Path, help="where the node logs go (default: a new temporary folder)")
-    p.add_argument("--json", type=Path, help="write the summary here as JSON")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p = argparse.ArgumentParser(
+        prog='glass-fuzz',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        '--nodes',
+        default='detector,classifier,overlay',
+        help='comma-separated targets: detector, classifier, overlay',
+    )
+    p.add_argument('--cases', type=int, default=2000, help='cases per node')
+    p.add_argument(
+        '--seed', type=int, default=None, help='generator seed (default: random, printed)'
+    )
+    p.add_argument('--start', type=int, default=0, help='index of the first case')
+    p.add_argument(
+        '--replay', type=int, default=None, help='run only this case index (then a valid probe)'
+    )
+    p.add_argument(
+        '--batch', type=int, default=6, help='most malformed/unpaired cases before a valid one'
+    )
+    p.add_argument(
+        '--pace', type=float, default=0.002, help='seconds between two published messages'
+    )
+    p.add_argument(
+        '--timeout', type=float, default=10.0, help="seconds to wait for a valid message's answer"
+    )
+    p.add_argument(
+        '--start-timeout', type=float, default=180.0, help='seconds for a node to start answering'
+    )
+    p.add_argument(
+        '--params', type=Path, help="params YAML (default: the package's config/params.yaml)"
+    )
+    p.add_argument('--domain', type=int, help='ROS_DOMAIN_ID (default: random in 1..101)')
+    p.add_argument(
+        '--log-dir', type=Path, help='where the node logs go (default: a new temporary folder)'
+    )
+    p.add_argument('--json', type=Path, help='write the summary here as JSON')
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress lines')
     return p
 
 
 def setup_env(domain: int | None) -> int:
     """A random domain (1..101: DDS ports stay below the ephemeral range), discovery on this host only."""
-    domain = domain if domain is not None else random.Random(os.getpid() ^ time.time_ns()).randint(1, 101)
-    os.environ["ROS_DOMAIN_ID"] = str(domain)
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    domain = (
+        domain
+        if domain is not None
+        else random.Random(os.getpid() ^ time.time_ns()).randint(1, 101)
+    )
+    os.environ['ROS_DOMAIN_ID'] = str(domain)
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     from ..core.dds import image_transport_env
     from ..core.paths import share_dir
 
-    os.environ.update(image_transport_env(os.environ, share_dir() / "config"))
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    os.environ.update(image_transport_env(os.environ, share_dir() / 'config'))
+    os.environ.setdefault('PYTHONUNBUFFERED', '1')
     return domain
 
 
@@ -86,7 +117,7 @@ class NodeProcess:
         from .pipeline import node_command
 
         self.target, self.name = target, NODE[target]
-        self.namespace = f"fuzz/{target}"
+        self.namespace = f'fuzz/{target}'
         self.cmd = node_command(self.name, params, self.namespace, {})
         self.log_dir = log_dir
         self.logs: list[Path] = []
@@ -95,10 +126,12 @@ class NodeProcess:
         self.start()
 
     def start(self) -> None:
-        log = self.log_dir / f"{self.name}{'' if not self.logs else f'.{len(self.logs)}'}.log"
+        log = self.log_dir / f'{self.name}{"" if not self.logs else f".{len(self.logs)}"}.log'
         self.logs.append(log)
-        self._log_file = open(log, "wb")
-        self.proc = subprocess.Popen(self.cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=dict(os.environ))
+        self._log_file = open(log, 'wb')
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -107,7 +140,7 @@ class NodeProcess:
         if not self._log_file.closed:
             self._log_file.flush()
         logs = self.logs if all_logs else self.logs[-1:]
-        return "".join(p.read_text(errors="replace") for p in logs)
+        return ''.join(p.read_text(errors='replace') for p in logs)
 
     def restart(self) -> None:
         self._log_file.close()
@@ -132,48 +165,52 @@ class TargetResult:
     target: str
     seed: int
     cases: int = 0
-    kinds: dict = field(default_factory=dict)          # kind -> {"expect", "sent", "answered"}
-    sent: Counter = field(default_factory=Counter)     # valid / malformed / unpaired / probe
+    kinds: dict = field(default_factory=dict)  # kind -> {"expect", "sent", "answered"}
+    sent: Counter = field(default_factory=Counter)  # valid / malformed / unpaired / probe
     valid_answered: int = 0
     valid_resent: int = 0
-    unanswered: list = field(default_factory=list)     # descriptions of valid cases never answered
-    wrong_answers: list = field(default_factory=list)  # malformed / unpaired cases that got an answer
+    unanswered: list = field(default_factory=list)  # descriptions of valid cases never answered
+    wrong_answers: list = field(
+        default_factory=list
+    )  # malformed / unpaired cases that got an answer
     crashes: list = field(default_factory=list)
-    diagnostics: dict = field(default_factory=dict)    # counts during the run (final minus baseline)
+    diagnostics: dict = field(default_factory=dict)  # counts during the run (final minus baseline)
     log_reject_lines: int = 0
     tracebacks: int = 0
-    unaccounted: int | None = None                     # received - processed - rejected - dropped - errors
-    missed: int = 0                                    # malformed sent - rejected - dropped: never examined
-    no_report: bool = False                            # the node's final /diagnostics report never came
+    unaccounted: int | None = None  # received - processed - rejected - dropped - errors
+    missed: int = 0  # malformed sent - rejected - dropped: never examined
+    no_report: bool = False  # the node's final /diagnostics report never came
     exit_code: int | None = None
-    seconds: float = 0.0                               # the cases, after the node first answered
+    seconds: float = 0.0  # the cases, after the node first answered
     startup_seconds: float = 0.0
-    log: str = ""
+    log: str = ''
 
     def failures(self) -> list[str]:
         out = []
         if self.crashes:
-            out.append(f"{len(self.crashes)} crash(es)")
+            out.append(f'{len(self.crashes)} crash(es)')
         if self.unanswered:
-            out.append(f"{len(self.unanswered)} valid message(s) unanswered")
+            out.append(f'{len(self.unanswered)} valid message(s) unanswered')
         if self.wrong_answers:
-            out.append(f"{len(self.wrong_answers)} malformed/unpaired message(s) answered")
-        if self.diagnostics.get("errors", 0):
-            out.append(f"{self.diagnostics['errors']} processing error(s)")
+            out.append(f'{len(self.wrong_answers)} malformed/unpaired message(s) answered')
+        if self.diagnostics.get('errors', 0):
+            out.append(f'{self.diagnostics["errors"]} processing error(s)')
         if self.no_report:
-            out.append("no /diagnostics report at the end")
+            out.append('no /diagnostics report at the end')
         if self.tracebacks:
-            out.append(f"{self.tracebacks} traceback(s) in the log")
+            out.append(f'{self.tracebacks} traceback(s) in the log')
         if self.unaccounted:
-            out.append(f"{self.unaccounted} received frame(s) neither processed, rejected nor dropped")
+            out.append(
+                f'{self.unaccounted} received frame(s) neither processed, rejected nor dropped'
+            )
         if self.exit_code not in (0, None) and not self.crashes:
-            out.append(f"exit code {self.exit_code} on SIGINT")
+            out.append(f'exit code {self.exit_code} on SIGINT')
         return out
 
     def to_json(self) -> dict:
         d = {k: v for k, v in self.__dict__.items()}
-        d["sent"] = dict(self.sent)
-        d["failures"] = self.failures()
+        d['sent'] = dict(self.sent)
+        d['failures'] = self.failures()
         return d
 
 
@@ -181,42 +218,64 @@ class Harness:
     """The fuzzer's own rclpy node: publishers onto each target's inputs, its answers, /diagnostics."""
 
     def __init__(self, targets: list[str], args):
-        import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
+        import rclpy
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
         from vision_msgs.msg import Detection2DArray
 
-        from ..workflow import fuzz
         from ..nodes.common import DIAGNOSTICS_QOS, RESULT_QOS, SENSOR_PUB_QOS
+        from ..workflow import fuzz
 
         self.rclpy, self.fuzz, self.args = rclpy, fuzz, args
         rclpy.init()
-        self.node = rclpy.create_node(f"glass_fuzz_{os.getpid()}")
+        self.node = rclpy.create_node(f'glass_fuzz_{os.getpid()}')
         # inputs: images as a camera sends them; the rest reliable with room for a whole batch
-        deep = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=100)
-        best_effort = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=10)
-        types = {fuzz.CAMERA: (Image, SENSOR_PUB_QOS), fuzz.CROPS: (Image, deep), fuzz.CANDIDATES: (Detection2DArray, deep),
-                 fuzz.CLASSES: (Detection2DArray, deep), fuzz.FRAGILE: (Detection2DArray, deep)}
-        inputs = {"detector": (fuzz.CAMERA,), "classifier": (fuzz.CROPS, fuzz.CANDIDATES),
-                  "overlay": (fuzz.CAMERA, fuzz.CLASSES, fuzz.FRAGILE)}
+        deep = QoSProfile(
+            reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=100
+        )
+        best_effort = QoSProfile(
+            reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=10
+        )
+        types = {
+            fuzz.CAMERA: (Image, SENSOR_PUB_QOS),
+            fuzz.CROPS: (Image, deep),
+            fuzz.CANDIDATES: (Detection2DArray, deep),
+            fuzz.CLASSES: (Detection2DArray, deep),
+            fuzz.FRAGILE: (Detection2DArray, deep),
+        }
+        inputs = {
+            'detector': (fuzz.CAMERA,),
+            'classifier': (fuzz.CROPS, fuzz.CANDIDATES),
+            'overlay': (fuzz.CAMERA, fuzz.CLASSES, fuzz.FRAGILE),
+        }
         self.pubs: dict[str, dict] = {}
         self.answers: dict[str, Counter] = {}
         self.answer_subs = {}
         for t in targets:
-            ns = f"/fuzz/{t}"
-            self.pubs[t] = {topic: self.node.create_publisher(types[topic][0], f"{ns}/{topic}", types[topic][1])
-                            for topic in inputs[t]}
+            ns = f'/fuzz/{t}'
+            self.pubs[t] = {
+                topic: self.node.create_publisher(
+                    types[topic][0], f'{ns}/{topic}', types[topic][1]
+                )
+                for topic in inputs[t]
+            }
             self.answers[t] = Counter()
-            answer_type, qos = (Image, best_effort) if t == "overlay" else (Detection2DArray, RESULT_QOS)
+            answer_type, qos = (
+                (Image, best_effort) if t == 'overlay' else (Detection2DArray, RESULT_QOS)
+            )
             self.answer_subs[t] = self.node.create_subscription(
-                answer_type, f"{ns}/{fuzz.ANSWER_TOPIC[t]}", self._on_answer(t), qos)
+                answer_type, f'{ns}/{fuzz.ANSWER_TOPIC[t]}', self._on_answer(t), qos
+            )
         self.health: dict[str, tuple[float, dict]] = {}
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_health, DIAGNOSTICS_QOS)
+        self.node.create_subscription(
+            DiagnosticArray, '/diagnostics', self._on_health, DIAGNOSTICS_QOS
+        )
 
     def _on_answer(self, target: str):
         def cb(msg):
             self.answers[target][(msg.header.stamp.sec, msg.header.stamp.nanosec)] += 1
+
         return cb
 
     def _on_health(self, msg) -> None:
@@ -227,7 +286,9 @@ class Harness:
     def spin(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while True:
-            self.rclpy.spin_once(self.node, timeout_sec=max(0.0, min(0.05, end - time.monotonic())))
+            self.rclpy.spin_once(
+                self.node, timeout_sec=max(0.0, min(0.05, end - time.monotonic()))
+            )
             if time.monotonic() >= end:
                 return
 
@@ -249,12 +310,14 @@ class Harness:
         return bool(self.answers[target][stamp])
 
     def connected(self, target: str) -> bool:
-        return (all(p.get_subscription_count() > 0 for p in self.pubs[target].values())
-                and self.answer_subs[target].get_publisher_count() > 0)
+        return (
+            all(p.get_subscription_count() > 0 for p in self.pubs[target].values())
+            and self.answer_subs[target].get_publisher_count() > 0
+        )
 
     def report(self, target: str, after: float, timeout: float = 5.0) -> dict | None:
         """The node's first /diagnostics values received after ``after`` (monotonic)."""
-        name = f"glass_perception: /fuzz/{target}/{NODE[target]}"
+        name = f'glass_perception: /fuzz/{target}/{NODE[target]}'
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             self.rclpy.spin_once(self.node, timeout_sec=0.05)
@@ -268,13 +331,13 @@ class Harness:
         self.rclpy.try_shutdown()
 
 
-COUNTS = ("received", "processed", "rejected", "dropped", "errors")
+COUNTS = ('received', 'processed', 'rejected', 'dropped', 'errors')
 
 
 def _counts(values: dict | None) -> dict[str, int]:
     values = values or {}
     out = {k: int(values.get(k, 0)) for k in COUNTS}
-    for k in ("unpaired_evicted", "crops_sent"):
+    for k in ('unpaired_evicted', 'crops_sent'):
         if k in values:
             out[k] = int(values[k])
     return out
@@ -319,16 +382,28 @@ class Runner:
     def crashed(self, batch: list) -> None:
         code = self.proc.proc.poll()
         tail = self.proc.output(all_logs=False)[-3000:]
-        self.r.crashes.append({"exit_code": code, "cases": [c.describe() for c in batch],
-                               "replay": [f"glass-fuzz --nodes {self.target} --seed {self.r.seed} --replay {c.index}"
-                                          for c in batch if c.index >= 0],
-                               "log_tail": tail})
-        self.say(f"  CRASH of {self.proc.name} (exit {code}) during: {', '.join(c.describe() for c in batch)}")
-        name = f"glass_perception: /fuzz/{self.target}/{NODE[self.target]}"
+        self.r.crashes.append(
+            {
+                'exit_code': code,
+                'cases': [c.describe() for c in batch],
+                'replay': [
+                    f'glass-fuzz --nodes {self.target} --seed {self.r.seed} --replay {c.index}'
+                    for c in batch
+                    if c.index >= 0
+                ],
+                'log_tail': tail,
+            }
+        )
+        self.say(
+            f'  CRASH of {self.proc.name} (exit {code}) during: {", ".join(c.describe() for c in batch)}'
+        )
+        name = f'glass_perception: /fuzz/{self.target}/{NODE[self.target]}'
         self._close_incarnation(self.h.health.get(name, (0, None))[1])
         self.proc.restart()
         if not self.warm_up():
-            raise RuntimeError(f"{self.proc.name} did not come back after a crash:\n{self.proc.output()[-3000:]}")
+            raise RuntimeError(
+                f'{self.proc.name} did not come back after a crash:\n{self.proc.output()[-3000:]}'
+            )
 
     def send_batch(self, batch: list, closing) -> None:
         """Publish the batch and its closing valid case; wait for that case's answer."""
@@ -336,9 +411,9 @@ class Runner:
             self.h.publish(self.target, c)
         # a best-effort image may be lost: after 5 s it is sent once more (the classifier's inputs are
         # reliable, and a frame of a hundred crops can take longer than that on a busy machine)
-        first = self.args.timeout if self.target == "classifier" else min(5.0, self.args.timeout)
+        first = self.args.timeout if self.target == 'classifier' else min(5.0, self.args.timeout)
         answered = self.h.wait_answer(self.target, closing.stamp, self.proc, first)
-        if not answered and self.proc.alive() and self.target != "classifier":
+        if not answered and self.proc.alive() and self.target != 'classifier':
             self.r.valid_resent += 1
             self.h.publish(self.target, closing)
             answered = self.h.wait_answer(self.target, closing.stamp, self.proc, self.args.timeout)
@@ -349,24 +424,32 @@ class Runner:
             self.r.valid_answered += 1
         else:
             self.r.unanswered.append(closing.describe())
-            self.say(f"  unanswered: {closing.describe()}")
+            self.say(f'  unanswered: {closing.describe()}')
 
     def run(self, indices: list[int]) -> None:
         t0 = time.monotonic()
         if not self.warm_up():
-            self.r.crashes.append({"exit_code": self.proc.proc.poll(), "cases": ["start-up"], "replay": [],
-                                   "log_tail": self.proc.output()[-3000:]})
-            self.say(f"  {self.proc.name} never answered a valid message:\n{self.proc.output()[-2000:]}")
+            self.r.crashes.append(
+                {
+                    'exit_code': self.proc.proc.poll(),
+                    'cases': ['start-up'],
+                    'replay': [],
+                    'log_tail': self.proc.output()[-3000:],
+                }
+            )
+            self.say(
+                f'  {self.proc.name} never answered a valid message:\n{self.proc.output()[-2000:]}'
+            )
             return
         self.r.startup_seconds = time.monotonic() - t0
         t0 = time.monotonic()
-        expected: dict = {}                                   # stamp -> (kind, expect, description)
+        expected: dict = {}  # stamp -> (kind, expect, description)
         kinds: dict = {}
         batch: list = []
         last = time.monotonic()
         for n, i in enumerate(indices):
             c = self.fuzz.case(self.r.seed, self.target, i)
-            kinds.setdefault(c.kind, {"expect": c.expect, "sent": 0, "answered": 0})["sent"] += 1
+            kinds.setdefault(c.kind, {'expect': c.expect, 'sent': 0, 'answered': 0})['sent'] += 1
             self.r.sent[c.expect] += 1
             expected[c.stamp] = (c.kind, c.expect, c.describe())
             if c.expect == self.fuzz.VALID:
@@ -375,15 +458,19 @@ class Runner:
             else:
                 batch.append(c)
                 if len(batch) >= self.args.batch or n == len(indices) - 1:
-                    self.r.sent["probe"] += 1
-                    self.send_batch(batch, self.fuzz.probe(self.target, self.probe_k, (c.stamp[0], PROBE_NSEC)))
+                    self.r.sent['probe'] += 1
+                    self.send_batch(
+                        batch, self.fuzz.probe(self.target, self.probe_k, (c.stamp[0], PROBE_NSEC))
+                    )
                     self.probe_k += 1
                     batch = []
             if time.monotonic() - last > 10.0:
                 last = time.monotonic()
-                self.say(f"  {self.target}: {n + 1}/{len(indices)} cases, {self.r.valid_answered} answered, "
-                         f"{len(self.r.crashes)} crash(es)")
-        self.h.spin(0.5)                                      # late answers, if any
+                self.say(
+                    f'  {self.target}: {n + 1}/{len(indices)} cases, {self.r.valid_answered} answered, '
+                    f'{len(self.r.crashes)} crash(es)'
+                )
+        self.h.spin(0.5)  # late answers, if any
         final = self.h.report(self.target, time.monotonic())
         self.r.no_report = final is None
         if final is not None:
@@ -392,80 +479,98 @@ class Runner:
         answers = self.h.answers[self.target]
         for stamp, (kind, expect, text) in expected.items():
             if answers[stamp]:
-                kinds[kind]["answered"] += 1
+                kinds[kind]['answered'] += 1
                 if expect != self.fuzz.VALID:
                     self.r.wrong_answers.append(text)
-        self.r.kinds = dict(sorted(kinds.items(), key=lambda kv: (kv[1]["expect"], kv[0])))
+        self.r.kinds = dict(sorted(kinds.items(), key=lambda kv: (kv[1]['expect'], kv[0])))
         self.r.cases = len(indices)
         d = self.r.diagnostics
         # superseded while the worker was busy (dropped), or lost before the node saw it: best-effort
         # images, or a reader history of depth 4 (classifier) that overflowed
-        self.r.missed = max(0, self.r.sent[self.fuzz.MALFORMED] - d.get("rejected", 0) - d.get("dropped", 0))
-        if self.target in ("detector", "classifier") and final is not None:
-            self.r.unaccounted = d["received"] - d["processed"] - d["rejected"] - d["dropped"] - d["errors"]
+        self.r.missed = max(
+            0, self.r.sent[self.fuzz.MALFORMED] - d.get('rejected', 0) - d.get('dropped', 0)
+        )
+        if self.target in ('detector', 'classifier') and final is not None:
+            self.r.unaccounted = (
+                d['received'] - d['processed'] - d['rejected'] - d['dropped'] - d['errors']
+            )
         self.r.seconds = time.monotonic() - t0
 
 
 def print_summary(results: list[TargetResult], log_dir: Path, out=sys.stdout) -> None:
     w = out.write
-    w("\nglass-fuzz summary\n")
-    w(f"{'node':<11} {'kind':<34} {'expect':<10} {'sent':>6} {'answered':>9}\n")
+    w('\nglass-fuzz summary\n')
+    w(f'{"node":<11} {"kind":<34} {"expect":<10} {"sent":>6} {"answered":>9}\n')
     for r in results:
         for kind, k in r.kinds.items():
-            w(f"{r.target:<11} {kind:<34} {k['expect']:<10} {k['sent']:>6} {k['answered']:>9}\n")
-    w("\n")
-    head = (f"{'node':<11} {'cases':>6} {'malformed':>9} {'unpaired':>8} {'valid':>6} {'answered':>8} "
-            f"{'resent':>6} {'received':>8} {'rejected':>8} {'dropped':>7} {'missed':>6} {'errors':>6} "
-            f"{'log lines':>9} {'crashes':>7} {'seconds':>7}\n")
+            w(f'{r.target:<11} {kind:<34} {k["expect"]:<10} {k["sent"]:>6} {k["answered"]:>9}\n')
+    w('\n')
+    head = (
+        f'{"node":<11} {"cases":>6} {"malformed":>9} {"unpaired":>8} {"valid":>6} {"answered":>8} '
+        f'{"resent":>6} {"received":>8} {"rejected":>8} {"dropped":>7} {"missed":>6} {"errors":>6} '
+        f'{"log lines":>9} {"crashes":>7} {"seconds":>7}\n'
+    )
     w(head)
     for r in results:
         d = r.diagnostics
-        valid = r.sent["valid"] + r.sent["probe"]
-        w(f"{r.target:<11} {r.cases:>6} {r.sent['malformed']:>9} {r.sent['unpaired']:>8} {valid:>6} "
-          f"{r.valid_answered:>8} {r.valid_resent:>6} {d.get('received', 0):>8} {d.get('rejected', 0):>8} "
-          f"{d.get('dropped', 0):>7} {r.missed:>6} {d.get('errors', 0):>6} {r.log_reject_lines:>9} "
-          f"{len(r.crashes):>7} {r.seconds:>7.1f}\n")
-    w("\nvalid: valid cases + plain frames closing a batch. received, rejected, dropped, errors: the node's own\n"
-      "/diagnostics counts during the run (dropped: superseded while busy, latest wins). missed: malformed\n"
-      "messages neither rejected nor dropped, i.e. lost before the node saw them (best-effort images; the\n"
-      "overlay draws, and so rejects, only frames whose image arrived). log lines: throttled reject lines.\n")
+        valid = r.sent['valid'] + r.sent['probe']
+        w(
+            f'{r.target:<11} {r.cases:>6} {r.sent["malformed"]:>9} {r.sent["unpaired"]:>8} {valid:>6} '
+            f'{r.valid_answered:>8} {r.valid_resent:>6} {d.get("received", 0):>8} {d.get("rejected", 0):>8} '
+            f'{d.get("dropped", 0):>7} {r.missed:>6} {d.get("errors", 0):>6} {r.log_reject_lines:>9} '
+            f'{len(r.crashes):>7} {r.seconds:>7.1f}\n'
+        )
+    w(
+        "\nvalid: valid cases + plain frames closing a batch. received, rejected, dropped, errors: the node's own\n"
+        '/diagnostics counts during the run (dropped: superseded while busy, latest wins). missed: malformed\n'
+        'messages neither rejected nor dropped, i.e. lost before the node saw them (best-effort images; the\n'
+        'overlay draws, and so rejects, only frames whose image arrived). log lines: throttled reject lines.\n'
+    )
     for r in results:
         problems = r.failures()
-        w(f"{r.target}: {'OK' if not problems else 'FAIL: ' + '; '.join(problems)}\n")
+        w(f'{r.target}: {"OK" if not problems else "FAIL: " + "; ".join(problems)}\n')
         for c in r.crashes:
-            w(f"  crash (exit {c['exit_code']}) during {c['cases']}\n    replay: {c['replay']}\n")
+            w(f'  crash (exit {c["exit_code"]}) during {c["cases"]}\n    replay: {c["replay"]}\n')
         for u in r.unanswered[:10]:
-            w(f"  unanswered: {u}\n")
+            w(f'  unanswered: {u}\n')
         for u in r.wrong_answers[:10]:
-            w(f"  answered although {u}\n")
-    w(f"node logs: {log_dir}\n")
+            w(f'  answered although {u}\n')
+    w(f'node logs: {log_dir}\n')
 
 
 def run_fuzz(args) -> list[TargetResult]:
     from ..core.paths import share_dir
 
-    targets = [t.strip() for t in args.nodes.split(",") if t.strip()]
+    targets = [t.strip() for t in args.nodes.split(',') if t.strip()]
     unknown = [t for t in targets if t not in NODE]
     if unknown:
-        raise SystemExit(f"glass-fuzz: unknown node(s) {unknown}; choose from {', '.join(NODE)}")
-    params = args.params or share_dir() / "config" / "params.yaml"
-    log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="glass-fuzz-"))
+        raise SystemExit(f'glass-fuzz: unknown node(s) {unknown}; choose from {", ".join(NODE)}')
+    params = args.params or share_dir() / 'config' / 'params.yaml'
+    log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix='glass-fuzz-'))
     log_dir.mkdir(parents=True, exist_ok=True)
     args.log_dir = log_dir
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
     args.seed = seed
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     domain = setup_env(args.domain)
-    say(f"glass-fuzz: seed {seed}, ROS_DOMAIN_ID {domain}, nodes {', '.join(targets)}, logs in {log_dir}")
+    say(
+        f'glass-fuzz: seed {seed}, ROS_DOMAIN_ID {domain}, nodes {", ".join(targets)}, logs in {log_dir}'
+    )
 
-    procs = {t: NodeProcess(t, params, log_dir) for t in targets}   # start together: model loading overlaps
+    procs = {
+        t: NodeProcess(t, params, log_dir) for t in targets
+    }  # start together: model loading overlaps
     harness = Harness(targets, args)
     results = []
     try:
         for t in targets:
             r = TargetResult(t, seed)
-            indices = [args.replay] if args.replay is not None else list(range(args.start, args.start + args.cases))
-            say(f"{t}: {len(indices)} case(s)")
+            indices = (
+                [args.replay]
+                if args.replay is not None
+                else list(range(args.start, args.start + args.cases))
+            )
+            say(f'{t}: {len(indices)} case(s)')
             Runner(harness, procs[t], r, args, say).run(indices)
             results.append(r)
     finally:
@@ -476,7 +581,7 @@ def run_fuzz(args) -> list[TargetResult]:
                     text = p.output()
                     r.exit_code = code
                     r.log_reject_lines = sum(REJECT_TEXT[t] in line for line in text.splitlines())
-                    r.tracebacks = text.count("Traceback")
+                    r.tracebacks = text.count('Traceback')
                     r.log = str(p.logs[-1])
         harness.close()
     return results
@@ -487,9 +592,11 @@ def main(argv: list[str] | None = None) -> int:
     results = run_fuzz(args)
     print_summary(results, args.log_dir)
     if args.json:
-        args.json.write_text(json.dumps({"seed": args.seed, "results": [r.to_json() for r in results]}, indent=1))
+        args.json.write_text(
+            json.dumps({'seed': args.seed, 'results': [r.to_json() for r in results]}, indent=1)
+        )
     return 1 if any(r.failures() for r in results) or not results else 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

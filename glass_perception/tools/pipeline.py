@@ -11,57 +11,83 @@ labelled correctly.
   glass-pipeline --frames 40 --save-dir demo_out  # stop after 40 classified frames
   glass-pipeline --source /dev/video0 --device cuda:0 --namespace left
 """
+
 from __future__ import annotations
 
 import argparse
+from collections import OrderedDict
 import json
 import os
+from pathlib import Path
 import signal
 import statistics
 import subprocess
 import sys
 import time
-from collections import OrderedDict
-from pathlib import Path
 
-NODES = ("camera_node", "detector_node", "classifier_node", "overlay_node")
+NODES = ('camera_node', 'detector_node', 'classifier_node', 'overlay_node')
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glass-pipeline", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--params", type=Path, help="params YAML (default: the package's config/params.yaml)")
-    p.add_argument("--source", help="camera source, overrides the params file")
-    p.add_argument("--device", help="cpu, cuda or cuda:N for both models")
-    p.add_argument("--detector-model", help="YOLO weights path or name")
-    p.add_argument("--classifier-model", help="classifier checkpoint path")
-    p.add_argument("--fps", type=float, help="camera frames per second")
-    p.add_argument("--namespace", default="", help="namespace of all nodes and topics")
-    p.add_argument("--frames", type=int, default=0, help="stop after this many classified frames (0: run on)")
-    p.add_argument("--duration", type=float, default=0.0,
-                   help="stop this many seconds after the first measured classification (0: run on)")
-    p.add_argument("--warmup", type=int, default=3, help="classified frames left out of the figures")
-    p.add_argument("--save-dir", type=Path, help="write annotated frames (and node logs) here")
-    p.add_argument("--save-every", type=int, default=5, help="save every Nth annotated frame")
-    p.add_argument("--save-max", type=int, default=10, help="at most this many annotated frames")
-    p.add_argument("--report", type=Path, help="write the final figures as JSON here")
-    p.add_argument("--quiet", action="store_true", help="do not print each classification")
-    p.add_argument("--baseline-frames", type=int, default=0,
-                   help="first time the bare models in this process on this many synthetic frames, "
-                        "to compare the pipeline's latency with")
-    p.add_argument("--start-timeout", type=float, default=180.0,
-                   help="seconds to wait for the first classification before giving up")
-    p.add_argument("--memory-warmup", type=float, default=10.0,
-                   help="seconds after the first measured frame at which each node's resident memory is "
-                        "taken as its start value (models and caches settle first)")
+    p = argparse.ArgumentParser(
+        prog='glass-pipeline',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        '--params', type=Path, help="params YAML (default: the package's config/params.yaml)"
+    )
+    p.add_argument('--source', help='camera source, overrides the params file')
+    p.add_argument('--device', help='cpu, cuda or cuda:N for both models')
+    p.add_argument('--detector-model', help='YOLO weights path or name')
+    p.add_argument('--classifier-model', help='classifier checkpoint path')
+    p.add_argument('--fps', type=float, help='camera frames per second')
+    p.add_argument('--namespace', default='', help='namespace of all nodes and topics')
+    p.add_argument(
+        '--frames', type=int, default=0, help='stop after this many classified frames (0: run on)'
+    )
+    p.add_argument(
+        '--duration',
+        type=float,
+        default=0.0,
+        help='stop this many seconds after the first measured classification (0: run on)',
+    )
+    p.add_argument(
+        '--warmup', type=int, default=3, help='classified frames left out of the figures'
+    )
+    p.add_argument('--save-dir', type=Path, help='write annotated frames (and node logs) here')
+    p.add_argument('--save-every', type=int, default=5, help='save every Nth annotated frame')
+    p.add_argument('--save-max', type=int, default=10, help='at most this many annotated frames')
+    p.add_argument('--report', type=Path, help='write the final figures as JSON here')
+    p.add_argument('--quiet', action='store_true', help='do not print each classification')
+    p.add_argument(
+        '--baseline-frames',
+        type=int,
+        default=0,
+        help='first time the bare models in this process on this many synthetic frames, '
+        "to compare the pipeline's latency with",
+    )
+    p.add_argument(
+        '--start-timeout',
+        type=float,
+        default=180.0,
+        help='seconds to wait for the first classification before giving up',
+    )
+    p.add_argument(
+        '--memory-warmup',
+        type=float,
+        default=10.0,
+        help="seconds after the first measured frame at which each node's resident memory is "
+        'taken as its start value (models and caches settle first)',
+    )
     return p
 
 
 def rss_mb(pid: int) -> float | None:
     """Resident memory of a process in MiB (Linux /proc), None once it is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+            if line.startswith('VmRSS:'):
                 return int(line.split()[1]) / 1024.0
     except (OSError, ValueError):
         return None
@@ -93,22 +119,34 @@ class MemoryLog:
         out = {}
         for name, end in self.end.items():
             start = self.start.get(name)
-            out[name] = {"start_mb": start, "end_mb": end, "peak_mb": self.peak[name],
-                         "growth_pct": 100.0 * (end - start) / start if start else None}
+            out[name] = {
+                'start_mb': start,
+                'end_mb': end,
+                'peak_mb': self.peak[name],
+                'growth_pct': 100.0 * (end - start) / start if start else None,
+            }
         return out
 
 
 def node_command(name: str, params: Path, namespace: str, overrides: dict) -> list[str]:
-    cmd = [sys.executable, "-m", f"glass_perception.nodes.{name}", "--ros-args",
-           "--params-file", str(params), "-r", f"__node:={name}"]
+    cmd = [
+        sys.executable,
+        '-m',
+        f'glass_perception.nodes.{name}',
+        '--ros-args',
+        '--params-file',
+        str(params),
+        '-r',
+        f'__node:={name}',
+    ]
     if namespace:
-        cmd += ["-r", f"__ns:=/{namespace.strip('/')}"]
+        cmd += ['-r', f'__ns:=/{namespace.strip("/")}']
     for key, value in overrides.items():
         if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, str):   # quoted: '0' stays the string "0", not the integer 0
+            value = 'true' if value else 'false'
+        elif isinstance(value, str):  # quoted: '0' stays the string "0", not the integer 0
             value = "'" + value.replace("'", "''") + "'"
-        cmd += ["-p", f"{key}:={value}"]
+        cmd += ['-p', f'{key}:={value}']
     return cmd
 
 
@@ -118,32 +156,32 @@ def pipeline_env() -> dict:
 
     env = dict(os.environ)
     # Fast DDS's default transports lose camera-sized best-effort images between processes; see README.
-    env.update(image_transport_env(env, share_dir() / "config"))
-    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(image_transport_env(env, share_dir() / 'config'))
+    env.setdefault('PYTHONUNBUFFERED', '1')
     return env
 
 
 def overrides_from(args) -> dict:
     o = {name: {} for name in NODES}
-    o["camera_node"]["enabled"] = False        # Monitor.start_camera_when_ready enables it
+    o['camera_node']['enabled'] = False  # Monitor.start_camera_when_ready enables it
     if args.source:
-        o["camera_node"]["source"] = args.source
+        o['camera_node']['source'] = args.source
     if args.fps:
-        o["camera_node"]["fps"] = float(args.fps)
+        o['camera_node']['fps'] = float(args.fps)
     if args.device:
-        o["detector_node"]["device"] = o["classifier_node"]["device"] = args.device
+        o['detector_node']['device'] = o['classifier_node']['device'] = args.device
     if args.detector_model:
-        o["detector_node"]["model"] = args.detector_model
+        o['detector_node']['model'] = args.detector_model
     if args.classifier_model:
-        o["classifier_node"]["model"] = args.classifier_model
+        o['classifier_node']['model'] = args.classifier_model
     return o
 
 
 # The nodes whose start-up (loading a model) the camera waits for.
-MODEL_NODES = ("detector_node", "classifier_node")
+MODEL_NODES = ('detector_node', 'classifier_node')
 # Per-stage figures each node reports once a period; the runner keeps the median over the
 # measured periods (a period's p95 is that period's, so the median says what a typical second saw).
-STAGE_KEYS = ("processing_ms_p50", "processing_ms_p95", "latency_ms_p50", "latency_ms_p95")
+STAGE_KEYS = ('processing_ms_p50', 'processing_ms_p95', 'latency_ms_p50', 'latency_ms_p95')
 
 
 class Monitor:
@@ -157,7 +195,7 @@ class Monitor:
         from ..nodes.common import IMAGE_QOS, RESULT_QOS
 
         self.args = args
-        self.node = rclpy.create_node("glass_pipeline_monitor", namespace=args.namespace or None)
+        self.node = rclpy.create_node('glass_pipeline_monitor', namespace=args.namespace or None)
         self.truth: OrderedDict = OrderedDict()
         self.latencies: list[float] = []
         self.classified = 0
@@ -166,29 +204,40 @@ class Monitor:
         self.debug_seen = 0
         self.saved: list[Path] = []
         from ..workflow.scoring import Tally
+
         self.tally = Tally()
-        self.node.create_subscription(Detection2DArray, "glass/classifications", self._on_classes, RESULT_QOS)
-        self.node.create_subscription(Detection2DArray, "camera/ground_truth", self._on_truth, RESULT_QOS)
+        self.node.create_subscription(
+            Detection2DArray, 'glass/classifications', self._on_classes, RESULT_QOS
+        )
+        self.node.create_subscription(
+            Detection2DArray, 'camera/ground_truth', self._on_truth, RESULT_QOS
+        )
         from diagnostic_msgs.msg import DiagnosticArray
 
         from ..nodes.common import DIAGNOSTICS_QOS
+
         self.health: dict[str, dict] = {}
         self.paused = False
         self.camera_started = False
         self._next_start_try = 0.0
         self._camera_client = None
         self.stage_samples: dict[str, dict[str, list[float]]] = {}
-        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_health, DIAGNOSTICS_QOS)
+        self.node.create_subscription(
+            DiagnosticArray, '/diagnostics', self._on_health, DIAGNOSTICS_QOS
+        )
         if args.save_dir:
-            self.node.create_subscription(Image, "glass/debug_image", self._on_debug, IMAGE_QOS)
+            self.node.create_subscription(Image, 'glass/debug_image', self._on_debug, IMAGE_QOS)
 
     def _on_health(self, msg) -> None:
-        prefix = "/" + self.args.namespace.strip("/") if self.args.namespace.strip("/") else ""
+        prefix = '/' + self.args.namespace.strip('/') if self.args.namespace.strip('/') else ''
         for st in msg.status:
-            node = st.name.rsplit("/", 1)[-1]
-            if st.name.startswith("glass_perception: ") and st.name[len("glass_perception: "):].rsplit("/", 1)[0] == prefix:
+            node = st.name.rsplit('/', 1)[-1]
+            if (
+                st.name.startswith('glass_perception: ')
+                and st.name[len('glass_perception: '):].rsplit('/', 1)[0] == prefix
+            ):
                 values = {kv.key: kv.value for kv in st.values}
-                self.health[node] = {"level": st.level[0], "message": st.message, **values}
+                self.health[node] = {'level': st.level[0], 'message': st.message, **values}
                 if self.first_time is not None and not self.paused:
                     for key in STAGE_KEYS:
                         try:
@@ -199,7 +248,7 @@ class Monitor:
 
     def pause_camera(self, timeout: float = 5.0) -> bool:
         """Set the camera's ``enabled`` to false, so the last counts of every node add up."""
-        self.paused = True     # the health reports from here on describe a draining pipeline
+        self.paused = True  # the health reports from here on describe a draining pipeline
         return self._set_camera_enabled(False, timeout)
 
     def start_camera_when_ready(self) -> None:
@@ -214,17 +263,20 @@ class Monitor:
             self.camera_started = self._set_camera_enabled(True, 2.0)
 
     def _set_camera_enabled(self, enabled: bool, timeout: float) -> bool:
-        import rclpy
         from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
         from rcl_interfaces.srv import SetParameters
+        import rclpy
 
         if self._camera_client is None:
-            self._camera_client = self.node.create_client(SetParameters, "camera_node/set_parameters")
+            self._camera_client = self.node.create_client(
+                SetParameters, 'camera_node/set_parameters'
+            )
         if not self._camera_client.wait_for_service(timeout_sec=timeout):
             return False
         value = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=enabled)
         future = self._camera_client.call_async(
-            SetParameters.Request(parameters=[Parameter(name="enabled", value=value)]))
+            SetParameters.Request(parameters=[Parameter(name='enabled', value=value)])
+        )
         end = time.monotonic() + timeout
         while not future.done() and time.monotonic() < end:
             rclpy.spin_once(self.node, timeout_sec=0.1)
@@ -232,14 +284,15 @@ class Monitor:
 
     def _on_truth(self, msg) -> None:
         from ..core import messages
+
         self.truth[messages.stamp_key(msg.header)] = msg
         while len(self.truth) > 300:
             self.truth.popitem(last=False)
 
     def _on_classes(self, msg) -> None:
         from ..core import messages
-        from ..workflow.scoring import score_frame
         from ..core.synthetic import CLASSES
+        from ..workflow.scoring import score_frame
 
         now = time.time()
         self.classified += 1
@@ -253,8 +306,11 @@ class Monitor:
         self.latencies.append((now - messages.stamp_seconds(msg.header)) * 1000.0)
         truth = self.truth.pop(messages.stamp_key(msg.header), None)
         if truth is not None:
-            t = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in truth.detections
-                 if messages.best_hypothesis(d)[0] in CLASSES]
+            t = [
+                (messages.box_of(d), messages.best_hypothesis(d)[0])
+                for d in truth.detections
+                if messages.best_hypothesis(d)[0] in CLASSES
+            ]
             p = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in msg.detections]
             self.tally.add(score_frame(t, p))
 
@@ -265,11 +321,15 @@ class Monitor:
         from ..core.image_codec import image_to_bgr
 
         self.debug_seen += 1
-        if len(self.saved) >= self.args.save_max or (self.debug_seen - 1) % max(1, self.args.save_every):
+        if len(self.saved) >= self.args.save_max or (self.debug_seen - 1) % max(
+            1, self.args.save_every
+        ):
             return
-        path = self.args.save_dir / f"frame_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.jpg"
+        path = (
+            self.args.save_dir / f'frame_{msg.header.stamp.sec}_{msg.header.stamp.nanosec:09d}.jpg'
+        )
         with atomic_path(path) as tmp:
-            ok, buf = cv2.imencode(".jpg", image_to_bgr(msg))
+            ok, buf = cv2.imencode('.jpg', image_to_bgr(msg))
             tmp.write_bytes(buf.tobytes())
         self.saved.append(path)
 
@@ -278,20 +338,29 @@ class Monitor:
 
         n = len(self.latencies)
         span = (self.last_time - self.first_time) if n > 1 else 0.0
-        per_class = {k: {"correct": c, "total": t, "accuracy": c / t if t else None}
-                     for k, (c, t) in sorted(self.tally.per_class.items())}
+        per_class = {
+            k: {'correct': c, 'total': t, 'accuracy': c / t if t else None}
+            for k, (c, t) in sorted(self.tally.per_class.items())
+        }
         return {
-            "classified_frames": self.classified,
-            "measured_frames": n,
-            "fps": (n - 1) / span if span > 0 else None,
-            "latency_ms": percentiles(self.latencies),
-            "end_to_end": {"glasses": self.tally.total, "correct": self.tally.correct,
-                           "wrong_label": self.tally.wrong, "missed": self.tally.missed,
-                           "accuracy": self.tally.accuracy if self.tally.total else None, "per_class": per_class},
-            "annotated_frames": [str(p) for p in self.saved],
-            "health": self.health,
-            "stages": {node: {key: statistics.median(v) for key, v in sorted(keys.items())}
-                       for node, keys in sorted(self.stage_samples.items())},
+            'classified_frames': self.classified,
+            'measured_frames': n,
+            'fps': (n - 1) / span if span > 0 else None,
+            'latency_ms': percentiles(self.latencies),
+            'end_to_end': {
+                'glasses': self.tally.total,
+                'correct': self.tally.correct,
+                'wrong_label': self.tally.wrong,
+                'missed': self.tally.missed,
+                'accuracy': self.tally.accuracy if self.tally.total else None,
+                'per_class': per_class,
+            },
+            'annotated_frames': [str(p) for p in self.saved],
+            'health': self.health,
+            'stages': {
+                node: {key: statistics.median(v) for key, v in sorted(keys.items())}
+                for node, keys in sorted(self.stage_samples.items())
+            },
         }
 
 
@@ -304,32 +373,51 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     from ..core.detector import Detector
     from ..core.geometry import square_crop
     from ..core.paths import DEFAULT_CLASSIFIER
-    from ..workflow.scoring import percentiles
     from ..core.sources import open_source
+    from ..workflow.scoring import percentiles
 
     cfg = yaml.safe_load(params.read_text())
 
     def node_params(name):
-        return next(v["ros__parameters"] for k, v in cfg.items() if k.endswith(name))
-    cam_p, det_p, clf_p = node_params("camera_node"), node_params("detector_node"), node_params("classifier_node")
-    source_spec = args.source or cam_p.get("source", "synthetic")
-    if not source_spec.startswith("synthetic"):
-        source_spec = "synthetic"     # a live camera cannot be shared; time on the shipped scenes instead
-    source = open_source(source_spec, cam_p.get("width", 640), cam_p.get("height", 480), cam_p.get("seed", 7))
-    set_threads(det_p.get("threads", 0))     # the nodes' own thread budget: same settings, fair floor
-    det = Detector(args.detector_model or det_p["model"], args.device or det_p["device"], det_p["imgsz"])
-    clf = GlassClassifier(args.classifier_model or clf_p["model"] or DEFAULT_CLASSIFIER, args.device or clf_p["device"])
+        return next(v['ros__parameters'] for k, v in cfg.items() if k.endswith(name))
+
+    cam_p, det_p, clf_p = (
+        node_params('camera_node'),
+        node_params('detector_node'),
+        node_params('classifier_node'),
+    )
+    source_spec = args.source or cam_p.get('source', 'synthetic')
+    if not source_spec.startswith('synthetic'):
+        source_spec = (
+            'synthetic'  # a live camera cannot be shared; time on the shipped scenes instead
+        )
+    source = open_source(
+        source_spec, cam_p.get('width', 640), cam_p.get('height', 480), cam_p.get('seed', 7)
+    )
+    set_threads(det_p.get('threads', 0))  # the nodes' own thread budget: same settings, fair floor
+    det = Detector(
+        args.detector_model or det_p['model'], args.device or det_p['device'], det_p['imgsz']
+    )
+    clf = GlassClassifier(
+        args.classifier_model or clf_p['model'] or DEFAULT_CLASSIFIER,
+        args.device or clf_p['device'],
+    )
     times = []
-    warmup = 5           # the first calls fill caches and let the frozen classifier settle
+    warmup = 5  # the first calls fill caches and let the frozen classifier settle
     for i in range(frames + warmup):
         image = source.read().image
         t0 = time.perf_counter()
-        found = [d for d in det.detect(image, det_p["conf"], det_p["iou"], det_p["max_det"])
-                 if d.class_name in det_p["crop_classes"]]
-        clf.predict([square_crop(image, d.box, det_p["crop_padding"], det_p["crop_size"]) for d in found])
+        found = [
+            d
+            for d in det.detect(image, det_p['conf'], det_p['iou'], det_p['max_det'])
+            if d.class_name in det_p['crop_classes']
+        ]
+        clf.predict(
+            [square_crop(image, d.box, det_p['crop_padding'], det_p['crop_size']) for d in found]
+        )
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1000.0)
-    return {"frames": frames, "source": source_spec, "latency_ms": percentiles(times)}
+    return {'frames': frames, 'source': source_spec, 'latency_ms': percentiles(times)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,37 +425,52 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.dds import describe
     from ..core.paths import share_dir
 
-    params = args.params or share_dir() / "config" / "params.yaml"
+    params = args.params or share_dir() / 'config' / 'params.yaml'
     if not params.is_file():
-        print(f"glass-pipeline: params file {params} not found", file=sys.stderr)
+        print(f'glass-pipeline: params file {params} not found', file=sys.stderr)
         return 2
     env = pipeline_env()
-    os.environ.update(env)    # this process's own node (the monitor) talks to the nodes the same way
-    log_dir = (args.save_dir / "logs") if args.save_dir else Path(os.environ.get("TMPDIR", "/tmp")) / f"glass_pipeline_{os.getpid()}"
+    os.environ.update(env)  # this process's own node (the monitor) talks to the nodes the same way
+    log_dir = (
+        (args.save_dir / 'logs')
+        if args.save_dir
+        else Path(os.environ.get('TMPDIR', '/tmp')) / f'glass_pipeline_{os.getpid()}'
+    )
     log_dir.mkdir(parents=True, exist_ok=True)
     overrides = overrides_from(args)
 
     baseline = None
     if args.baseline_frames > 0:
-        print(f"glass-pipeline: timing the bare models on {args.baseline_frames} frames first", flush=True)
+        print(
+            f'glass-pipeline: timing the bare models on {args.baseline_frames} frames first',
+            flush=True,
+        )
         baseline = bare_baseline(params, args, args.baseline_frames)
 
     import rclpy
+
     rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     monitor = Monitor(args)
     procs: dict[str, subprocess.Popen] = {}
     logs = {}
     for name in NODES:
-        logs[name] = open(log_dir / f"{name}.log", "wb")
-        procs[name] = subprocess.Popen(node_command(name, params, args.namespace, overrides[name]),
-                                       env=env, stdout=logs[name], stderr=subprocess.STDOUT)
-    print(f"glass-pipeline: started {', '.join(NODES)} (logs in {log_dir}); "
-          f"{describe(env)}", flush=True)
+        logs[name] = open(log_dir / f'{name}.log', 'wb')
+        procs[name] = subprocess.Popen(
+            node_command(name, params, args.namespace, overrides[name]),
+            env=env,
+            stdout=logs[name],
+            stderr=subprocess.STDOUT,
+        )
+    print(
+        f'glass-pipeline: started {", ".join(NODES)} (logs in {log_dir}); {describe(env)}',
+        flush=True,
+    )
 
-    stop = {"why": None}
+    stop = {'why': None}
 
     def on_signal(signum, _frame):
-        stop["why"] = signal.Signals(signum).name
+        stop['why'] = signal.Signals(signum).name
+
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
@@ -376,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     memory = MemoryLog(args.memory_warmup)
     next_sample = 0.0
     try:
-        while stop["why"] is None:
+        while stop['why'] is None:
             rclpy.spin_once(monitor.node, timeout_sec=0.1)
             monitor.start_camera_when_ready()
             if time.monotonic() >= next_sample:
@@ -385,23 +488,37 @@ def main(argv: list[str] | None = None) -> int:
             dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
             if dead:
                 for n, rc in dead.items():
-                    tail = (log_dir / f"{n}.log").read_text(errors="replace").strip().splitlines()[-5:]
-                    print(f"glass-pipeline: {n} exited with code {rc}:\n    " + "\n    ".join(tail), file=sys.stderr)
+                    tail = (
+                        (log_dir / f'{n}.log')
+                        .read_text(errors='replace')
+                        .strip()
+                        .splitlines()[-5:]
+                    )
+                    print(
+                        f'glass-pipeline: {n} exited with code {rc}:\n    ' + '\n    '.join(tail),
+                        file=sys.stderr,
+                    )
                 code = 1
                 break
             if args.frames and monitor.classified >= args.frames + args.warmup:
                 break
-            if args.duration and monitor.first_time is not None and time.time() - monitor.first_time >= args.duration:
+            if (
+                args.duration
+                and monitor.first_time is not None
+                and time.time() - monitor.first_time >= args.duration
+            ):
                 break
             if monitor.classified == 0 and time.monotonic() - started > args.start_timeout:
-                print(f"glass-pipeline: no classification within {args.start_timeout:.0f} s; see {log_dir}",
-                      file=sys.stderr)
+                print(
+                    f'glass-pipeline: no classification within {args.start_timeout:.0f} s; see {log_dir}',
+                    file=sys.stderr,
+                )
                 code = 1
                 break
     finally:
         # Pause the camera first and let every node finish and report once more on /diagnostics,
         # so the frame counts at the end add up.
-        if code == 0 and stop["why"] is None and monitor.pause_camera():
+        if code == 0 and stop['why'] is None and monitor.pause_camera():
             drain_end = time.monotonic() + 2.5
             while time.monotonic() < drain_end:
                 rclpy.spin_once(monitor.node, timeout_sec=0.1)
@@ -413,90 +530,118 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                print(f"glass-pipeline: {name} did not stop within 10 s; killing it", file=sys.stderr)
+                print(
+                    f'glass-pipeline: {name} did not stop within 10 s; killing it', file=sys.stderr
+                )
                 p.kill()
                 p.wait()
                 code = 1
         for f in logs.values():
             f.close()
         report = monitor.report()
-        report["node_exit_codes"] = {n: p.returncode for n, p in procs.items()}
-        report["bare_models"] = baseline
-        report["memory"] = memory.report()
-        report["frames"] = frame_accounting(report["health"], monitor.classified)
+        report['node_exit_codes'] = {n: p.returncode for n, p in procs.items()}
+        report['bare_models'] = baseline
+        report['memory'] = memory.report()
+        report['frames'] = frame_accounting(report['health'], monitor.classified)
         monitor.node.destroy_node()
         rclpy.try_shutdown()
     print_summary(report)
     if args.report:
         from ..core.atomic import atomic_write_text
+
         atomic_write_text(args.report, json.dumps(report, indent=2))
     return code
 
 
 def frame_accounting(health: dict, classified: int) -> dict:
     """Where every camera frame went, from the nodes' last /diagnostics reports."""
+
     def n(node, key):
         try:
             return int(health[node][key])
         except (KeyError, ValueError):
             return None
 
-    cam, det, clf = n("camera_node", "processed"), n("detector_node", "received"), n("classifier_node", "received")
+    cam, det, clf = (
+        n('camera_node', 'processed'),
+        n('detector_node', 'received'),
+        n('classifier_node', 'received'),
+    )
     return {
-        "camera_published": cam,
-        "detector_received": det,
-        "not_delivered_best_effort": (cam - det) if cam is not None and det is not None else None,
-        "detector_dropped_stale": n("detector_node", "dropped"),
-        "detector_rejected": n("detector_node", "rejected") or 0,
-        "detector_processed": n("detector_node", "processed"),
-        "classifier_received": clf,
-        "classifier_dropped_stale": n("classifier_node", "dropped"),
-        "classifier_processed": n("classifier_node", "processed"),
-        "classifications_received_here": classified,
+        'camera_published': cam,
+        'detector_received': det,
+        'not_delivered_best_effort': (cam - det) if cam is not None and det is not None else None,
+        'detector_dropped_stale': n('detector_node', 'dropped'),
+        'detector_rejected': n('detector_node', 'rejected') or 0,
+        'detector_processed': n('detector_node', 'processed'),
+        'classifier_received': clf,
+        'classifier_dropped_stale': n('classifier_node', 'dropped'),
+        'classifier_processed': n('classifier_node', 'processed'),
+        'classifications_received_here': classified,
     }
 
 
 def print_summary(r: dict) -> None:
-    lat = r["latency_ms"]
-    print("\n=== glass-pipeline summary ===")
-    print(f"classified frames: {r['classified_frames']} ({r['measured_frames']} measured after warm-up)")
-    if r["fps"]:
-        print(f"throughput: {r['fps']:.2f} frames/s")
-    print(f"latency camera stamp -> classification: p50 {lat['p50']:.0f} ms, p95 {lat['p95']:.0f} ms, "
-          f"max {lat['max']:.0f} ms")
-    if r.get("bare_models"):
-        bare = r["bare_models"]["latency_ms"]["p50"]
-        print(f"bare models in one process, no ROS (same machine, same run): p50 {bare:.0f} ms per frame; "
-              f"pipeline p50 / bare p50 = {lat['p50'] / bare:.2f}")
-    e = r["end_to_end"]
-    if e["glasses"]:
-        print(f"end to end vs synthetic ground truth: {e['correct']}/{e['glasses']} glasses labelled correctly "
-              f"({100 * e['accuracy']:.1f}%), {e['wrong_label']} wrong label, {e['missed']} missed")
-        for k, v in e["per_class"].items():
-            print(f"  {k:<11} {v['correct']}/{v['total']}")
-    if r["annotated_frames"]:
-        print(f"annotated frames: {len(r['annotated_frames'])} in {Path(r['annotated_frames'][0]).parent}")
-    f = r.get("frames") or {}
-    if f.get("camera_published") is not None:
-        print(f"frames: camera published {f['camera_published']}; detector received {f['detector_received']} "
-              f"({f['not_delivered_best_effort']} not delivered, best effort), dropped {f['detector_dropped_stale']} "
-              f"stale, rejected {f['detector_rejected']}, processed {f['detector_processed']}; classifier "
-              f"received {f['classifier_received']}, dropped {f['classifier_dropped_stale']} stale, processed "
-              f"{f['classifier_processed']}; {f['classifications_received_here']} classifications reached this monitor")
-    if r.get("stages"):
+    lat = r['latency_ms']
+    print('\n=== glass-pipeline summary ===')
+    print(
+        f'classified frames: {r["classified_frames"]} ({r["measured_frames"]} measured after warm-up)'
+    )
+    if r['fps']:
+        print(f'throughput: {r["fps"]:.2f} frames/s')
+    print(
+        f'latency camera stamp -> classification: p50 {lat["p50"]:.0f} ms, p95 {lat["p95"]:.0f} ms, '
+        f'max {lat["max"]:.0f} ms'
+    )
+    if r.get('bare_models'):
+        bare = r['bare_models']['latency_ms']['p50']
+        print(
+            f'bare models in one process, no ROS (same machine, same run): p50 {bare:.0f} ms per frame; '
+            f'pipeline p50 / bare p50 = {lat["p50"] / bare:.2f}'
+        )
+    e = r['end_to_end']
+    if e['glasses']:
+        print(
+            f'end to end vs synthetic ground truth: {e["correct"]}/{e["glasses"]} glasses labelled correctly '
+            f'({100 * e["accuracy"]:.1f}%), {e["wrong_label"]} wrong label, {e["missed"]} missed'
+        )
+        for k, v in e['per_class'].items():
+            print(f'  {k:<11} {v["correct"]}/{v["total"]}')
+    if r['annotated_frames']:
+        print(
+            f'annotated frames: {len(r["annotated_frames"])} in {Path(r["annotated_frames"][0]).parent}'
+        )
+    f = r.get('frames') or {}
+    if f.get('camera_published') is not None:
+        print(
+            f'frames: camera published {f["camera_published"]}; detector received {f["detector_received"]} '
+            f'({f["not_delivered_best_effort"]} not delivered, best effort), dropped {f["detector_dropped_stale"]} '
+            f'stale, rejected {f["detector_rejected"]}, processed {f["detector_processed"]}; classifier '
+            f'received {f["classifier_received"]}, dropped {f["classifier_dropped_stale"]} stale, processed '
+            f'{f["classifier_processed"]}; {f["classifications_received_here"]} classifications reached this monitor'
+        )
+    if r.get('stages'):
         print("per stage, median over the measured seconds of each node's /diagnostics figures:")
-    for name, st in r.get("stages", {}).items():
-        fmt = {k: f"{v:.0f}" for k, v in st.items()}
-        print(f"  {name:<16} work p50 {fmt.get('processing_ms_p50', '-')} ms, p95 {fmt.get('processing_ms_p95', '-')} ms; "
-              f"camera stamp age at its output p50 {fmt.get('latency_ms_p50', '-')} ms, "
-              f"p95 {fmt.get('latency_ms_p95', '-')} ms")
-    for name, m in sorted(r.get("memory", {}).items()):
-        growth = f"{m['growth_pct']:+.1f}%" if m["growth_pct"] is not None else "n/a (run shorter than warm-up)"
-        start = f"{m['start_mb']:.0f}" if m["start_mb"] is not None else "-"
-        print(f"  {name:<16} resident memory start {start} MiB, end {m['end_mb']:.0f} MiB, "
-              f"peak {m['peak_mb']:.0f} MiB, growth {growth}")
-    print(f"node exit codes: {r['node_exit_codes']}")
+    for name, st in r.get('stages', {}).items():
+        fmt = {k: f'{v:.0f}' for k, v in st.items()}
+        print(
+            f'  {name:<16} work p50 {fmt.get("processing_ms_p50", "-")} ms, p95 {fmt.get("processing_ms_p95", "-")} ms; '
+            f'camera stamp age at its output p50 {fmt.get("latency_ms_p50", "-")} ms, '
+            f'p95 {fmt.get("latency_ms_p95", "-")} ms'
+        )
+    for name, m in sorted(r.get('memory', {}).items()):
+        growth = (
+            f'{m["growth_pct"]:+.1f}%'
+            if m['growth_pct'] is not None
+            else 'n/a (run shorter than warm-up)'
+        )
+        start = f'{m["start_mb"]:.0f}' if m['start_mb'] is not None else '-'
+        print(
+            f'  {name:<16} resident memory start {start} MiB, end {m["end_mb"]:.0f} MiB, '
+            f'peak {m["peak_mb"]:.0f} MiB, growth {growth}'
+        )
+    print(f'node exit codes: {r["node_exit_codes"]}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -15,19 +15,25 @@ uses the 2.5-D generator that the camera node's synthetic source draws with.
 
 Use different seeds for training, validation and test: a stream is a pure function of its seed.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
+import sys
 
 from tqdm import tqdm
 
-from ..workflow.datasets import (RENDERERS, crops_from_detection, export_classification, export_detection,
-                             scene_renderer)
 from ..core.errors import ModelLoadError
 from ..core.params import DETECTOR
+from ..workflow.datasets import (
+    crops_from_detection,
+    export_classification,
+    export_detection,
+    RENDERERS,
+    scene_renderer,
+)
 from ..workflow.pbr import QUALITIES
 
 
@@ -39,85 +45,158 @@ def _detector_boxes(args):
     """The image -> boxes function of ``--detector``: the node's Detector, its crop classes and thresholds."""
     from ..core.detector import Detector
 
-    classes = set(_default(DETECTOR, "crop_classes"))
+    classes = set(_default(DETECTOR, 'crop_classes'))
     det = Detector(args.detector, imgsz=args.imgsz)
-    return lambda image: [d.box for d in det.detect(image, args.conf, _default(DETECTOR, "iou"),
-                                                    _default(DETECTOR, "max_det")) if d.class_name in classes]
+    return lambda image: [
+        d.box
+        for d in det.detect(
+            image, args.conf, _default(DETECTOR, 'iou'), _default(DETECTOR, 'max_det')
+        )
+        if d.class_name in classes
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glass-synth", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="what", required=True)
-    c = sub.add_parser("classify", help="square crops in class folders (cup, beer_glass, soju_glass)")
-    k = sub.add_parser("crops", help="classification crops cut from scenes that 'detect' rendered")
-    k.add_argument("--from", dest="det", type=Path, required=True, help="the detect --out folder")
-    k.add_argument("--split", default="train")
-    k.add_argument("--out", type=Path, required=True)
-    k.add_argument("--seed", type=int, default=0, help="seed of the simulated box error")
-    k.add_argument("--detector", default=None, metavar="MODEL",
-                   help="cut each glass around the box this detector finds for it (as the node does at run "
-                        "time, with its real box error) instead of the jittered true box; '' = the shipped "
-                        "detector. Use scenes the detector was not trained on")
-    k.add_argument("--imgsz", type=int, default=_default(DETECTOR, "imgsz"), help="with --detector: its input size")
-    k.add_argument("--conf", type=float, default=_default(DETECTOR, "conf"), help="with --detector: its confidence threshold")
-    k.add_argument("--min-iou", type=float, default=0.5, help="with --detector: the IoU a detected box needs to stand for a glass")
+    p = argparse.ArgumentParser(
+        prog='glass-synth',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest='what', required=True)
+    c = sub.add_parser(
+        'classify', help='square crops in class folders (cup, beer_glass, soju_glass)'
+    )
+    k = sub.add_parser('crops', help="classification crops cut from scenes that 'detect' rendered")
+    k.add_argument('--from', dest='det', type=Path, required=True, help='the detect --out folder')
+    k.add_argument('--split', default='train')
+    k.add_argument('--out', type=Path, required=True)
+    k.add_argument('--seed', type=int, default=0, help='seed of the simulated box error')
+    k.add_argument(
+        '--detector',
+        default=None,
+        metavar='MODEL',
+        help='cut each glass around the box this detector finds for it (as the node does at run '
+        "time, with its real box error) instead of the jittered true box; '' = the shipped "
+        'detector. Use scenes the detector was not trained on',
+    )
+    k.add_argument(
+        '--imgsz',
+        type=int,
+        default=_default(DETECTOR, 'imgsz'),
+        help='with --detector: its input size',
+    )
+    k.add_argument(
+        '--conf',
+        type=float,
+        default=_default(DETECTOR, 'conf'),
+        help='with --detector: its confidence threshold',
+    )
+    k.add_argument(
+        '--min-iou',
+        type=float,
+        default=0.5,
+        help='with --detector: the IoU a detected box needs to stand for a glass',
+    )
     for s in (c, k):
-        s.add_argument("--crop-size", type=int, default=96)
-        s.add_argument("--crop-padding", type=float, default=0.1)
-        s.add_argument("--box-jitter", type=float, default=0.05, help="simulated detector box error")
-    d = sub.add_parser("detect", help="scenes with YOLO labels named as in COCO")
-    d.add_argument("--split", default="train")
+        s.add_argument('--crop-size', type=int, default=96)
+        s.add_argument('--crop-padding', type=float, default=0.1)
+        s.add_argument(
+            '--box-jitter', type=float, default=0.05, help='simulated detector box error'
+        )
+    d = sub.add_parser('detect', help='scenes with YOLO labels named as in COCO')
+    d.add_argument('--split', default='train')
     for s in (c, d):
-        s.add_argument("--out", type=Path, required=True)
-        s.add_argument("--seed", type=int, required=True)
-        s.add_argument("--scenes", type=int, default=200)
-        s.add_argument("--width", type=int, default=640)
-        s.add_argument("--height", type=int, default=480)
-        s.add_argument("--renderer", choices=RENDERERS, default="pbr",
-                       help="pbr: Mitsuba path tracer; fast: the 2.5-D generator")
-        s.add_argument("--quality", choices=list(QUALITIES), default="default",
-                       help="pbr samples per pixel and path depth: preview (tests), fast, default, high")
+        s.add_argument('--out', type=Path, required=True)
+        s.add_argument('--seed', type=int, required=True)
+        s.add_argument('--scenes', type=int, default=200)
+        s.add_argument('--width', type=int, default=640)
+        s.add_argument('--height', type=int, default=480)
+        s.add_argument(
+            '--renderer',
+            choices=RENDERERS,
+            default='pbr',
+            help='pbr: Mitsuba path tracer; fast: the 2.5-D generator',
+        )
+        s.add_argument(
+            '--quality',
+            choices=list(QUALITIES),
+            default='default',
+            help='pbr samples per pixel and path depth: preview (tests), fast, default, high',
+        )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.what == "crops":
+    if args.what == 'crops':
         try:
             boxes = None if args.detector is None else _detector_boxes(args)
-            counts = crops_from_detection(args.det, args.split, args.out, args.crop_size, args.crop_padding,
-                                          args.box_jitter, args.seed,
-                                          progress=lambda it: tqdm(it, desc="crops", unit="scene"),
-                                          boxes=boxes, min_iou=args.min_iou)
+            counts = crops_from_detection(
+                args.det,
+                args.split,
+                args.out,
+                args.crop_size,
+                args.crop_padding,
+                args.box_jitter,
+                args.seed,
+                progress=lambda it: tqdm(it, desc='crops', unit='scene'),
+                boxes=boxes,
+                min_iou=args.min_iou,
+            )
         except (FileNotFoundError, ModelLoadError) as e:
-            print(f"glass-synth: {e}", file=sys.stderr)
+            print(f'glass-synth: {e}', file=sys.stderr)
             return 2
-        print(json.dumps({"out": str(args.out), "crops": counts}))
+        print(json.dumps({'out': str(args.out), 'crops': counts}))
         return 0
     try:
         renderer = scene_renderer(args.renderer, args.quality)
     except ImportError as e:
-        print(f"glass-synth: the pbr renderer needs Mitsuba 3 ({e}); pip install mitsuba, "
-              "or use --renderer fast", file=sys.stderr)
+        print(
+            f'glass-synth: the pbr renderer needs Mitsuba 3 ({e}); pip install mitsuba, '
+            'or use --renderer fast',
+            file=sys.stderr,
+        )
         return 2
-    progress = lambda it: tqdm(it, desc=f"{args.renderer} {args.what}", unit="scene")  # noqa: E731
-    if args.what == "classify":
-        counts = export_classification(args.out, args.seed, args.scenes, args.crop_size, args.crop_padding,
-                                       args.width, args.height, args.box_jitter, progress=progress,
-                                       renderer=renderer)
-        print(json.dumps({"out": str(args.out), "crops": counts}))
+    progress = lambda it: tqdm(it, desc=f'{args.renderer} {args.what}', unit='scene')  # noqa: E731
+    if args.what == 'classify':
+        counts = export_classification(
+            args.out,
+            args.seed,
+            args.scenes,
+            args.crop_size,
+            args.crop_padding,
+            args.width,
+            args.height,
+            args.box_jitter,
+            progress=progress,
+            renderer=renderer,
+        )
+        print(json.dumps({'out': str(args.out), 'crops': counts}))
     else:
-        settings = {"renderer": args.renderer, **({"quality": args.quality} if args.renderer == "pbr" else {})}
+        settings = {
+            'renderer': args.renderer,
+            **({'quality': args.quality} if args.renderer == 'pbr' else {}),
+        }
         try:
-            n = export_detection(args.out, args.seed, args.scenes, args.split, args.width, args.height,
-                                 progress=progress, renderer=renderer, settings=settings)
+            n = export_detection(
+                args.out,
+                args.seed,
+                args.scenes,
+                args.split,
+                args.width,
+                args.height,
+                progress=progress,
+                renderer=renderer,
+                settings=settings,
+            )
         except ValueError as e:
-            print(f"glass-synth: {e}", file=sys.stderr)
+            print(f'glass-synth: {e}', file=sys.stderr)
             return 2
-        print(json.dumps({"out": str(args.out), "objects": n, "data": str(args.out / "data.yaml")}))
+        print(
+            json.dumps({'out': str(args.out), 'objects': n, 'data': str(args.out / 'data.yaml')})
+        )
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -9,14 +9,15 @@ Example (the shipped default detector)::
 From COCO weights on a connected machine use ``--model yolo11n.pt``; offline, ``yolo11n.yaml``
 builds the same network with random weights.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import shutil
 import sys
 import time
-from pathlib import Path
 
 from tqdm import tqdm
 
@@ -25,43 +26,73 @@ from ..workflow.datasets import export_detection
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="glass-train-detector", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", type=Path, help="an existing YOLO data.yaml; default: render synthetic scenes")
-    p.add_argument("--workdir", type=Path, default=Path("work/detector"), help="dataset and run folder")
-    p.add_argument("--train-seed", type=int, default=101)
-    p.add_argument("--train-scenes", type=int, default=800)
-    p.add_argument("--val-seed", type=int, default=102, help="held-out stream, never used for training")
-    p.add_argument("--val-scenes", type=int, default=120)
-    p.add_argument("--test-seed", type=int, default=9102, help="fresh stream for the final held-out mAP")
-    p.add_argument("--test-scenes", type=int, default=200)
-    p.add_argument("--evaluate-only", type=Path, metavar="WEIGHTS",
-                   help="skip training: report held-out mAP50 per class of these weights")
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=480)
-    p.add_argument("--model", default="yolo11n.yaml",
-                   help="yolo11n.yaml (random init, offline) or yolo11n.pt (COCO weights, downloaded)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--patience", type=int, default=15)
-    p.add_argument("--imgsz", type=int, default=320)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0, help="training seed")
-    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --workdir")
-    p.add_argument("--out", type=Path, help="copy the best weights here")
+    p = argparse.ArgumentParser(
+        prog='glass-train-detector',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        '--data', type=Path, help='an existing YOLO data.yaml; default: render synthetic scenes'
+    )
+    p.add_argument(
+        '--workdir', type=Path, default=Path('work/detector'), help='dataset and run folder'
+    )
+    p.add_argument('--train-seed', type=int, default=101)
+    p.add_argument('--train-scenes', type=int, default=800)
+    p.add_argument(
+        '--val-seed', type=int, default=102, help='held-out stream, never used for training'
+    )
+    p.add_argument('--val-scenes', type=int, default=120)
+    p.add_argument(
+        '--test-seed', type=int, default=9102, help='fresh stream for the final held-out mAP'
+    )
+    p.add_argument('--test-scenes', type=int, default=200)
+    p.add_argument(
+        '--evaluate-only',
+        type=Path,
+        metavar='WEIGHTS',
+        help='skip training: report held-out mAP50 per class of these weights',
+    )
+    p.add_argument('--width', type=int, default=640)
+    p.add_argument('--height', type=int, default=480)
+    p.add_argument(
+        '--model',
+        default='yolo11n.yaml',
+        help='yolo11n.yaml (random init, offline) or yolo11n.pt (COCO weights, downloaded)',
+    )
+    p.add_argument('--epochs', type=int, default=30)
+    p.add_argument('--patience', type=int, default=15)
+    p.add_argument('--imgsz', type=int, default=320)
+    p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--workers', type=int, default=2)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--seed', type=int, default=0, help='training seed')
+    p.add_argument(
+        '--resume', action='store_true', help='continue the interrupted run in --workdir'
+    )
+    p.add_argument('--out', type=Path, help='copy the best weights here')
     return p
 
 
 def evaluate(YOLO, weights: Path, data: Path, args) -> dict:
     """mAP50 overall and per class on the validation split and on the held-out test split."""
-    report = {"weights": str(weights), "data": str(data)}
-    for split in ("val", "test"):
-        m = YOLO(str(weights)).val(data=str(data), imgsz=args.imgsz, device=args.device, plots=False,
-                                   split=split, verbose=False)
-        report[split] = {"mAP50": float(m.box.map50), "mAP50_95": float(m.box.map),
-                         "mAP50_per_class": {m.names[int(c)]: float(m.box.ap50[i])
-                                             for i, c in enumerate(m.box.ap_class_index)}}
+    report = {'weights': str(weights), 'data': str(data)}
+    for split in ('val', 'test'):
+        m = YOLO(str(weights)).val(
+            data=str(data),
+            imgsz=args.imgsz,
+            device=args.device,
+            plots=False,
+            split=split,
+            verbose=False,
+        )
+        report[split] = {
+            'mAP50': float(m.box.map50),
+            'mAP50_95': float(m.box.map),
+            'mAP50_per_class': {
+                m.names[int(c)]: float(m.box.ap50[i]) for i, c in enumerate(m.box.ap_class_index)
+            },
+        }
     return report
 
 
@@ -71,47 +102,73 @@ def main(argv: list[str] | None = None) -> int:
 
     data = args.data
     if data is None:
-        root = args.workdir / "dataset"
-        if not (root / "data.yaml").exists():
-            print(f"rendering {args.train_scenes} + {args.val_scenes} scenes into {root}")
-            export_detection(root, args.train_seed, args.train_scenes, "train", args.width, args.height, progress=tqdm)
-            export_detection(root, args.val_seed, args.val_scenes, "val", args.width, args.height, progress=tqdm)
-        data = root / "data.yaml"
+        root = args.workdir / 'dataset'
+        if not (root / 'data.yaml').exists():
+            print(f'rendering {args.train_scenes} + {args.val_scenes} scenes into {root}')
+            export_detection(
+                root,
+                args.train_seed,
+                args.train_scenes,
+                'train',
+                args.width,
+                args.height,
+                progress=tqdm,
+            )
+            export_detection(
+                root, args.val_seed, args.val_scenes, 'val', args.width, args.height, progress=tqdm
+            )
+        data = root / 'data.yaml'
     elif not data.exists():
-        print(f"glass-train-detector: {data} does not exist; give a YOLO data.yaml", file=sys.stderr)
+        print(
+            f'glass-train-detector: {data} does not exist; give a YOLO data.yaml', file=sys.stderr
+        )
         return 2
 
     root = Path(data).parent
-    if not (root / "images" / "test").is_dir():
-        print(f"rendering {args.test_scenes} held-out scenes of seed {args.test_seed}")
-        export_detection(root, args.test_seed, args.test_scenes, "test", args.width, args.height, progress=tqdm)
+    if not (root / 'images' / 'test').is_dir():
+        print(f'rendering {args.test_scenes} held-out scenes of seed {args.test_seed}')
+        export_detection(
+            root, args.test_seed, args.test_scenes, 'test', args.width, args.height, progress=tqdm
+        )
     if args.evaluate_only:
         report = evaluate(YOLO, args.evaluate_only, data, args)
         print(json.dumps(report, indent=2))
         return 0
 
-    run_dir = args.workdir.resolve() / "run"
+    run_dir = args.workdir.resolve() / 'run'
     started = time.monotonic()
-    if args.resume and (run_dir / "weights" / "last.pt").exists():
-        model = YOLO(str(run_dir / "weights" / "last.pt"))
+    if args.resume and (run_dir / 'weights' / 'last.pt').exists():
+        model = YOLO(str(run_dir / 'weights' / 'last.pt'))
         model.train(resume=True)
     else:
         model = YOLO(args.model)
-        model.train(data=str(data), epochs=args.epochs, patience=args.patience, imgsz=args.imgsz,
-                    batch=args.batch, workers=args.workers, device=args.device, seed=args.seed,
-                    project=str(run_dir.parent), name=run_dir.name, exist_ok=True, plots=False, amp=False,
-                    cache=True)
-    best = run_dir / "weights" / "best.pt"
+        model.train(
+            data=str(data),
+            epochs=args.epochs,
+            patience=args.patience,
+            imgsz=args.imgsz,
+            batch=args.batch,
+            workers=args.workers,
+            device=args.device,
+            seed=args.seed,
+            project=str(run_dir.parent),
+            name=run_dir.name,
+            exist_ok=True,
+            plots=False,
+            amp=False,
+            cache=True,
+        )
+    best = run_dir / 'weights' / 'best.pt'
     report = evaluate(YOLO, best, data, args)
-    report["training_minutes"] = round((time.monotonic() - started) / 60.0, 1)
-    atomic_write_text(args.workdir / "report.json", json.dumps(report, indent=2))
+    report['training_minutes'] = round((time.monotonic() - started) / 60.0, 1)
+    atomic_write_text(args.workdir / 'report.json', json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     if args.out:
         with atomic_path(args.out) as tmp:
             shutil.copyfile(best, tmp)
-        print(f"best weights copied to {args.out}")
+        print(f'best weights copied to {args.out}')
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     sys.exit(main())

@@ -7,6 +7,7 @@
 
 Every file is a pure function of (seed, index), so the data is reproducible from the command line.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,29 +19,30 @@ import numpy as np
 
 from ..core.atomic import atomic_path, atomic_write_text
 from ..core.geometry import Box, match_boxes, square_crop
-from ..core.synthetic import CLASSES, DETECTOR_CLASSES, Scene, render_scene
+from ..core.synthetic import CLASSES, DETECTOR_CLASSES, render_scene, Scene
 
 Progress = Callable[[Iterable], Iterable]
-Renderer = Callable[..., Scene]      # (seed, index, width, height, kinds=None) -> Scene
-BoxSource = Callable[[np.ndarray], list[Box]]   # a BGR image -> the boxes a detector reports in it
-RENDERERS = ("pbr", "fast")
+Renderer = Callable[..., Scene]  # (seed, index, width, height, kinds=None) -> Scene
+BoxSource = Callable[[np.ndarray], list[Box]]  # a BGR image -> the boxes a detector reports in it
+RENDERERS = ('pbr', 'fast')
 #: classification crops are cut only from objects at least this visible (not mostly occluded)
 MIN_CROP_VISIBILITY = 0.6
 
 
-def scene_renderer(name: str = "fast", quality: str = "default") -> Renderer:
+def scene_renderer(name: str = 'fast', quality: str = 'default') -> Renderer:
     """``pbr``: path traced with Mitsuba (core.pbr); ``fast``: the 2.5-D generator (core.synthetic)."""
-    if name == "fast":
+    if name == 'fast':
         return render_scene
-    if name == "pbr":
-        from .pbr import QUALITIES, load_mitsuba, render_pbr_scene
+    if name == 'pbr':
+        from .pbr import load_mitsuba, QUALITIES, render_pbr_scene
 
         if quality not in QUALITIES:
             raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
-        load_mitsuba()   # ImportError now, before any scene, where Mitsuba is not installed
+        load_mitsuba()  # ImportError now, before any scene, where Mitsuba is not installed
 
         def render(seed, index, width=640, height=480, kinds=None):
             return render_pbr_scene(seed, index, width, height, quality, kinds=kinds)
+
         return render
     raise ValueError(f"renderer '{name}' is not one of {', '.join(RENDERERS)}")
 
@@ -49,16 +51,24 @@ def _imwrite(path: Path, image: np.ndarray, options=()) -> None:
     """An image file that is either whole or absent (an interrupted render leaves no torn files)."""
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), image, list(options)):
-            raise OSError(f"cannot write {path}")
+            raise OSError(f'cannot write {path}')
 
 
 def _identity(it):
     return it
 
 
-def export_detection(root: Path, seed: int, count: int, split: str, width: int = 640, height: int = 480,
-                     progress: Progress = _identity, renderer: Renderer = render_scene,
-                     settings: dict | None = None) -> int:
+def export_detection(
+    root: Path,
+    seed: int,
+    count: int,
+    split: str,
+    width: int = 640,
+    height: int = 480,
+    progress: Progress = _identity,
+    renderer: Renderer = render_scene,
+    settings: dict | None = None,
+) -> int:
     """Render ``count`` scenes of stream ``seed`` into ``root`` as the YOLO split ``split``.
 
     Returns the number of labelled objects in the split. ``data.yaml`` is (re)written to name the
@@ -67,42 +77,56 @@ def export_detection(root: Path, seed: int, count: int, split: str, width: int =
     holds; with other settings it raises ValueError rather than mix two kinds of scene.
     """
     root = Path(root)
-    (root / "images" / split).mkdir(parents=True, exist_ok=True)
-    (root / "labels" / split).mkdir(parents=True, exist_ok=True)
-    settings = {"seed": int(seed), "width": int(width), "height": int(height), **(settings or {})}
-    truth_file, settings_file = root / f"truth_{split}.json", root / f"render_{split}.json"
+    (root / 'images' / split).mkdir(parents=True, exist_ok=True)
+    (root / 'labels' / split).mkdir(parents=True, exist_ok=True)
+    settings = {'seed': int(seed), 'width': int(width), 'height': int(height), **(settings or {})}
+    truth_file, settings_file = root / f'truth_{split}.json', root / f'render_{split}.json'
     truth = {}
     if truth_file.is_file():
         previous = json.loads(settings_file.read_text()) if settings_file.is_file() else None
         if previous != settings:
-            raise ValueError(f"{root} split '{split}' was rendered with {previous}, not {settings}: "
-                             "use another --out or --split, or delete it")
+            raise ValueError(
+                f"{root} split '{split}' was rendered with {previous}, not {settings}: "
+                'use another --out or --split, or delete it'
+            )
         truth = json.loads(truth_file.read_text())
     atomic_write_text(settings_file, json.dumps(settings))
     for i in progress(range(count)):
-        stem = f"s{seed}_{i:05d}"
-        if stem in truth and (root / "images" / split / f"{stem}.jpg").is_file():
-            continue                                   # rendered by an earlier, interrupted run
+        stem = f's{seed}_{i:05d}'
+        if stem in truth and (root / 'images' / split / f'{stem}.jpg').is_file():
+            continue  # rendered by an earlier, interrupted run
         scene = renderer(seed, i, width, height)
-        _imwrite(root / "images" / split / f"{stem}.jpg", scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        _imwrite(
+            root / 'images' / split / f'{stem}.jpg', scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92]
+        )
         rows = []
         for o in scene.objects:
             cls = DETECTOR_CLASSES.index(o.detector_name)
-            rows.append(f"{cls} {o.box.cx / width:.6f} {o.box.cy / height:.6f} "
-                        f"{o.box.w / width:.6f} {o.box.h / height:.6f}")
-        atomic_write_text(root / "labels" / split / f"{stem}.txt", "\n".join(rows) + ("\n" if rows else ""))
-        truth[stem] = [{"kind": o.kind, "variant": o.variant, "box": [o.box.cx, o.box.cy, o.box.w, o.box.h],
-                        "visibility": round(o.visibility, 3)}
-                       for o in scene.objects]
+            rows.append(
+                f'{cls} {o.box.cx / width:.6f} {o.box.cy / height:.6f} '
+                f'{o.box.w / width:.6f} {o.box.h / height:.6f}'
+            )
+        atomic_write_text(
+            root / 'labels' / split / f'{stem}.txt', '\n'.join(rows) + ('\n' if rows else '')
+        )
+        truth[stem] = [
+            {
+                'kind': o.kind,
+                'variant': o.variant,
+                'box': [o.box.cx, o.box.cy, o.box.w, o.box.h],
+                'visibility': round(o.visibility, 3),
+            }
+            for o in scene.objects
+        ]
         if len(truth) % 10 == 0:
             atomic_write_text(truth_file, json.dumps(truth, indent=0))
     atomic_write_text(truth_file, json.dumps(truth, indent=0))
-    splits = sorted(p.name for p in (root / "images").iterdir() if p.is_dir())
-    lines = [f"path: {root.resolve()}"]
-    lines += [f"{s}: images/{s}" for s in splits]
-    lines.append("names:")
-    lines += [f"  {i}: {name}" for i, name in enumerate(DETECTOR_CLASSES)]
-    atomic_write_text(root / "data.yaml", "\n".join(lines) + "\n")
+    splits = sorted(p.name for p in (root / 'images').iterdir() if p.is_dir())
+    lines = [f'path: {root.resolve()}']
+    lines += [f'{s}: images/{s}' for s in splits]
+    lines.append('names:')
+    lines += [f'  {i}: {name}' for i, name in enumerate(DETECTOR_CLASSES)]
+    atomic_write_text(root / 'data.yaml', '\n'.join(lines) + '\n')
     return sum(len(objs) for objs in truth.values())
 
 
@@ -110,12 +134,25 @@ def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
     """A box as an imperfect detector might report it: centre and size perturbed by ``amount``."""
     if amount <= 0:
         return box
-    return Box(box.cx + rng.normal(0, amount) * box.w, box.cy + rng.normal(0, amount) * box.h,
-               box.w * float(np.exp(rng.normal(0, amount))), box.h * float(np.exp(rng.normal(0, amount))))
+    return Box(
+        box.cx + rng.normal(0, amount) * box.w,
+        box.cy + rng.normal(0, amount) * box.h,
+        box.w * float(np.exp(rng.normal(0, amount))),
+        box.h * float(np.exp(rng.normal(0, amount))),
+    )
 
 
-def _cut_crops(root: Path, stem: str, image: np.ndarray, objects, crop_box: Callable[[int, Box], Box | None],
-               crop_size: int, padding: float, counts: dict[str, int], suffix: str = "") -> int:
+def _cut_crops(
+    root: Path,
+    stem: str,
+    image: np.ndarray,
+    objects,
+    crop_box: Callable[[int, Box], Box | None],
+    crop_size: int,
+    padding: float,
+    counts: dict[str, int],
+    suffix: str = '',
+) -> int:
     """Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j><suffix>.png``.
 
     Each glass ``j`` is cut around ``crop_box(j, true_box)``; a glass it gives no box for is
@@ -129,14 +166,25 @@ def _cut_crops(root: Path, stem: str, image: np.ndarray, objects, crop_box: Call
         if around is None:
             skipped += 1
             continue
-        _imwrite(root / kind / f"{stem}_{j}{suffix}.png", square_crop(image, around, padding, crop_size))
+        _imwrite(
+            root / kind / f'{stem}_{j}{suffix}.png', square_crop(image, around, padding, crop_size)
+        )
         counts[kind] += 1
     return skipped
 
 
-def export_classification(root: Path, seed: int, scenes: int, crop_size: int, padding: float,
-                          width: int = 640, height: int = 480, box_jitter: float = 0.05,
-                          progress: Progress = _identity, renderer: Renderer = render_scene) -> dict[str, int]:
+def export_classification(
+    root: Path,
+    seed: int,
+    scenes: int,
+    crop_size: int,
+    padding: float,
+    width: int = 640,
+    height: int = 480,
+    box_jitter: float = 0.05,
+    progress: Progress = _identity,
+    renderer: Renderer = render_scene,
+) -> dict[str, int]:
     """Cut every (mostly visible) glass of ``scenes`` scenes of stream ``seed`` into ``root/<class>/``.
 
     Returns the number of crops per class.
@@ -148,14 +196,31 @@ def export_classification(root: Path, seed: int, scenes: int, crop_size: int, pa
     rng = np.random.default_rng([int(seed), 99991])
     for i in progress(range(scenes)):
         scene = renderer(seed, i, width, height, kinds=CLASSES)
-        _cut_crops(root, f"s{seed}_{i:05d}", scene.image, [(o.kind, o.box, o.visibility) for o in scene.glassware()],
-                   lambda j, box: jitter_box(box, rng, box_jitter), crop_size, padding, counts)
+        _cut_crops(
+            root,
+            f's{seed}_{i:05d}',
+            scene.image,
+            [(o.kind, o.box, o.visibility) for o in scene.glassware()],
+            lambda j, box: jitter_box(box, rng, box_jitter),
+            crop_size,
+            padding,
+            counts,
+        )
     return counts
 
 
-def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int, padding: float,
-                         box_jitter: float = 0.05, seed: int = 0, progress: Progress = _identity,
-                         boxes: BoxSource | None = None, min_iou: float = 0.5) -> dict[str, int]:
+def crops_from_detection(
+    det_root: Path,
+    split: str,
+    root: Path,
+    crop_size: int,
+    padding: float,
+    box_jitter: float = 0.05,
+    seed: int = 0,
+    progress: Progress = _identity,
+    boxes: BoxSource | None = None,
+    min_iou: float = 0.5,
+) -> dict[str, int]:
     """Classification crops from scenes ``export_detection`` already rendered (no second render).
 
     Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it, and
@@ -167,9 +232,11 @@ def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int,
     error. Glasses the detector misses are skipped and counted under ``missed_by_detector``.
     """
     det_root, root = Path(det_root), Path(root)
-    truth_file = det_root / f"truth_{split}.json"
+    truth_file = det_root / f'truth_{split}.json'
     if not truth_file.is_file():
-        raise FileNotFoundError(f"{truth_file} not found: render the split with glass-synth detect first")
+        raise FileNotFoundError(
+            f'{truth_file} not found: render the split with glass-synth detect first'
+        )
     truth = json.loads(truth_file.read_text())
     for c in CLASSES:
         (root / c).mkdir(parents=True, exist_ok=True)
@@ -177,16 +244,35 @@ def crops_from_detection(det_root: Path, split: str, root: Path, crop_size: int,
     rng = np.random.default_rng([int(seed), 99992])
     missed = 0
     for stem in progress(sorted(truth)):
-        image = cv2.imread(str(det_root / "images" / split / f"{stem}.jpg"), cv2.IMREAD_COLOR)
+        image = cv2.imread(str(det_root / 'images' / split / f'{stem}.jpg'), cv2.IMREAD_COLOR)
         if image is None:
-            raise FileNotFoundError(f"{det_root / 'images' / split / stem}.jpg is missing or unreadable")
-        objects = [(o["kind"], Box(*o["box"]), o.get("visibility", 1.0)) for o in truth[stem]]
+            raise FileNotFoundError(
+                f'{det_root / "images" / split / stem}.jpg is missing or unreadable'
+            )
+        objects = [(o['kind'], Box(*o['box']), o.get('visibility', 1.0)) for o in truth[stem]]
         if boxes is None:
-            _cut_crops(root, stem, image, objects, lambda j, box: jitter_box(box, rng, box_jitter),
-                       crop_size, padding, counts)
+            _cut_crops(
+                root,
+                stem,
+                image,
+                objects,
+                lambda j, box: jitter_box(box, rng, box_jitter),
+                crop_size,
+                padding,
+                counts,
+            )
             continue
         found = boxes(image)
         match = match_boxes([box for _, box, _ in objects], found, min_iou)
-        missed += _cut_crops(root, stem, image, objects, lambda j, box: None if match[j] is None else found[match[j]],
-                             crop_size, padding, counts, suffix="_det")
-    return counts if boxes is None else {**counts, "missed_by_detector": missed}
+        missed += _cut_crops(
+            root,
+            stem,
+            image,
+            objects,
+            lambda j, box: None if match[j] is None else found[match[j]],
+            crop_size,
+            padding,
+            counts,
+            suffix='_det',
+        )
+    return counts if boxes is None else {**counts, 'missed_by_detector': missed}

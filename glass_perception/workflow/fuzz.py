@@ -23,12 +23,13 @@ Targets and the topics their cases are published on (relative to the node's name
 * ``overlay``: ``camera/image_raw``, ``glass/classifications``, ``glass/fragile``; answer on
   ``glass/debug_image`` (drawn only while something subscribes to it).
 """
+
 from __future__ import annotations
 
 import array
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+import math
 
 import cv2
 import numpy as np
@@ -41,26 +42,55 @@ from ..core.image_codec import ENCODINGS
 from ..core.params import NODES
 from ..core.synthetic import render_scene
 
-TARGETS = ("detector", "classifier", "overlay")
-VALID, MALFORMED, UNPAIRED = "valid", "malformed", "unpaired"
+TARGETS = ('detector', 'classifier', 'overlay')
+VALID, MALFORMED, UNPAIRED = 'valid', 'malformed', 'unpaired'
 #: fuzz cases are stamped (BASE_SEC + index, 0); harness probes use other nanoseconds of that second
 BASE_SEC = 1_000_000
-FRAME_ID = "fuzz"
+FRAME_ID = 'fuzz'
 #: the classifier refuses frames with more candidates than this (where the detector's max_det range ends)
-MAX_CANDIDATES = int(next(p.high for p in NODES["detector_node"] if p.name == "max_det"))
+MAX_CANDIDATES = int(next(p.high for p in NODES['detector_node'] if p.name == 'max_det'))
 
-CAMERA, DETECTIONS = "camera/image_raw", "glass/detections"
-CANDIDATES, CROPS = "glass/candidates", "glass/crops"
-CLASSES, FRAGILE, DEBUG = "glass/classifications", "glass/fragile", "glass/debug_image"
+CAMERA, DETECTIONS = 'camera/image_raw', 'glass/detections'
+CANDIDATES, CROPS = 'glass/candidates', 'glass/crops'
+CLASSES, FRAGILE, DEBUG = 'glass/classifications', 'glass/fragile', 'glass/debug_image'
 #: where each target's answer comes out
-ANSWER_TOPIC = {"detector": DETECTIONS, "classifier": CLASSES, "overlay": DEBUG}
+ANSWER_TOPIC = {'detector': DETECTIONS, 'classifier': CLASSES, 'overlay': DEBUG}
 
 # Encodings and the 16-bit ones that can be sent in either byte order.
-IMAGE_ENCODINGS = ("bgr8", "rgb8", "bgra8", "rgba8", "mono8", "8UC1", "8UC3", "mono16", "16UC1",
-                   "yuv422", "uyvy", "yuv422_yuy2", "yuyv")
+IMAGE_ENCODINGS = (
+    'bgr8',
+    'rgb8',
+    'bgra8',
+    'rgba8',
+    'mono8',
+    '8UC1',
+    '8UC3',
+    'mono16',
+    '16UC1',
+    'yuv422',
+    'uyvy',
+    'yuv422_yuy2',
+    'yuyv',
+)
 # (no NUL: DDS strings end there, so "bgr8\x00" arrives as a valid "bgr8")
-UNKNOWN_ENCODINGS = ("", "BGR8", "bgr", "jpeg", "png", "bayer_rggb8", "bayer_grbg16", "32FC1", "16UC3",
-                     "8SC1", "rgb16", "nv21", "mono8 ", " mono8", "m\u00f6no8", "x" * 300)
+UNKNOWN_ENCODINGS = (
+    '',
+    'BGR8',
+    'bgr',
+    'jpeg',
+    'png',
+    'bayer_rggb8',
+    'bayer_grbg16',
+    '32FC1',
+    '16UC3',
+    '8SC1',
+    'rgb16',
+    'nv21',
+    'mono8 ',
+    ' mono8',
+    'm\u00f6no8',
+    'x' * 300,
+)
 
 
 @dataclass
@@ -68,16 +98,17 @@ class Case:
     target: str
     index: int
     kind: str
-    expect: str                                    # VALID, MALFORMED or UNPAIRED
+    expect: str  # VALID, MALFORMED or UNPAIRED
     stamp: tuple[int, int]
-    messages: list[tuple[str, object]] = field(default_factory=list)   # (topic, message), in order
+    messages: list[tuple[str, object]] = field(default_factory=list)  # (topic, message), in order
 
     def describe(self) -> str:
-        return f"{self.target} case {self.index} ({self.kind}, {self.expect}) stamp {self.stamp[0]}.{self.stamp[1]:09d}"
+        return f'{self.target} case {self.index} ({self.kind}, {self.expect}) stamp {self.stamp[0]}.{self.stamp[1]:09d}'
 
 
 # ------------------------------------------------------------------------------------------------
 # building blocks
+
 
 def header(stamp: tuple[int, int]) -> Header:
     h = Header(frame_id=FRAME_ID)
@@ -109,64 +140,74 @@ def _yuv422(bgr: np.ndarray, order: str) -> np.ndarray:
     The codec reads these with OpenCV's YUV2BGR_UYVY / _YUY2 (BT.601 video range, as cv_bridge does);
     the encoder is their inverse (OpenCV 4.8+), else the same BT.601 video-range formulas by hand.
     """
-    code = getattr(cv2, "COLOR_BGR2YUV_UYVY" if order == "uyvy" else "COLOR_BGR2YUV_YUY2", None)
+    code = getattr(cv2, 'COLOR_BGR2YUV_UYVY' if order == 'uyvy' else 'COLOR_BGR2YUV_YUY2', None)
     if code is not None:
         return cv2.cvtColor(np.ascontiguousarray(bgr), code)
-    ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb).astype(np.float32)        # full range Y, Cr, Cb
+    ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb).astype(np.float32)  # full range Y, Cr, Cb
     y = ycc[..., 0] * (219.0 / 255.0) + 16.0
     cr = (ycc[..., 1] - 128.0) * (224.0 / 255.0) + 128.0
     cb = (ycc[..., 2] - 128.0) * (224.0 / 255.0) + 128.0
     u2, v2 = (cb[:, 0::2] + cb[:, 1::2]) / 2.0, (cr[:, 0::2] + cr[:, 1::2]) / 2.0
     out = np.empty(bgr.shape[:2] + (2,), np.float32)
-    if order == "uyvy":       # U Y0 V Y1
+    if order == 'uyvy':  # U Y0 V Y1
         out[:, 0::2, 0], out[:, 1::2, 0], out[..., 1] = u2, v2, y
-    else:                     # Y0 U Y1 V
+    else:  # Y0 U Y1 V
         out[..., 0], out[:, 0::2, 1], out[:, 1::2, 1] = y, u2, v2
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def pixels(bgr: np.ndarray, encoding: str) -> np.ndarray:
     """``bgr`` (uint8) as the array that ``encoding`` carries (16-bit: gray x 257, native order)."""
-    if encoding in ("bgr8", "8UC3"):
+    if encoding in ('bgr8', '8UC3'):
         return bgr
-    if encoding == "rgb8":
+    if encoding == 'rgb8':
         return bgr[..., ::-1]
-    if encoding == "bgra8":
+    if encoding == 'bgra8':
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
-    if encoding == "rgba8":
+    if encoding == 'rgba8':
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA)
     gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    if encoding in ("mono8", "8UC1"):
+    if encoding in ('mono8', '8UC1'):
         return gray
-    if encoding in ("mono16", "16UC1"):
+    if encoding in ('mono16', '16UC1'):
         return gray.astype(np.uint16) * 257
-    if encoding in ("yuv422", "uyvy"):
-        return _yuv422(bgr, "uyvy")
-    if encoding in ("yuv422_yuy2", "yuyv"):
-        return _yuv422(bgr, "yuyv")
-    raise ValueError(f"no pixels for {encoding}")
+    if encoding in ('yuv422', 'uyvy'):
+        return _yuv422(bgr, 'uyvy')
+    if encoding in ('yuv422_yuy2', 'yuyv'):
+        return _yuv422(bgr, 'yuyv')
+    raise ValueError(f'no pixels for {encoding}')
 
 
-def raw_image(stamp, arr: np.ndarray, encoding: str, big_endian: bool = False, pad: int = 0) -> Image:
+def raw_image(
+    stamp, arr: np.ndarray, encoding: str, big_endian: bool = False, pad: int = 0
+) -> Image:
     """An Image carrying ``arr`` exactly as ``encoding`` says, rows padded by ``pad`` bytes."""
     h, w = arr.shape[:2]
-    dtype = np.dtype(">u2" if big_endian else "<u2") if arr.dtype == np.uint16 else np.dtype("u1")
+    dtype = np.dtype('>u2' if big_endian else '<u2') if arr.dtype == np.uint16 else np.dtype('u1')
     rows = np.ascontiguousarray(arr.astype(dtype, copy=False)).reshape(h, -1).view(np.uint8)
     if pad:
         rows = np.concatenate([rows, np.full((h, pad), 0xAB, np.uint8)], axis=1)
-    msg = Image(header=header(stamp), height=int(h), width=int(w), encoding=encoding,
-                is_bigendian=int(big_endian), step=int(rows.shape[1]))
+    msg = Image(
+        header=header(stamp),
+        height=int(h),
+        width=int(w),
+        encoding=encoding,
+        is_bigendian=int(big_endian),
+        step=int(rows.shape[1]),
+    )
     msg.data = _bytes(rows.tobytes())
     return msg
 
 
 def _bytes(b: bytes) -> array.array:
-    data = array.array("B")
+    data = array.array('B')
     data.frombytes(b)
     return data
 
 
-def detection(stamp, box: tuple[float, float, float, float], results=(), det_id: str = "") -> Detection2D:
+def detection(
+    stamp, box: tuple[float, float, float, float], results=(), det_id: str = ''
+) -> Detection2D:
     """A Detection2D with any (even non-finite) box values; ``results`` are (class_id, score)."""
     d = Detection2D(header=header(stamp), id=det_id)
     b = BoundingBox2D()
@@ -189,20 +230,20 @@ def random_box(rng, w: int = 160, h: int = 120) -> tuple[float, float, float, fl
 
 
 BAD_BOX_VALUES = {
-    "nan_box": (math.nan,),
-    "inf_box": (math.inf, -math.inf),
-    "negative_size_box": (-1.0, -50.0, -1e30),
-    "zero_size_box": (0.0, -0.0),
+    'nan_box': (math.nan,),
+    'inf_box': (math.inf, -math.inf),
+    'negative_size_box': (-1.0, -50.0, -1e30),
+    'zero_size_box': (0.0, -0.0),
 }
 
 
 def bad_box(rng, kind: str) -> tuple[float, float, float, float]:
     box = list(random_box(rng))
     value = BAD_BOX_VALUES[kind][int(rng.integers(len(BAD_BOX_VALUES[kind])))]
-    if kind in ("negative_size_box", "zero_size_box"):
-        box[2 + int(rng.integers(2))] = value             # a size
+    if kind in ('negative_size_box', 'zero_size_box'):
+        box[2 + int(rng.integers(2))] = value  # a size
     else:
-        box[int(rng.integers(4))] = value                 # any field
+        box[int(rng.integers(4))] = value  # any field
     return tuple(box)
 
 
@@ -216,6 +257,7 @@ def _choose(rng, table):
 # ------------------------------------------------------------------------------------------------
 # images (the detector's input, the overlay's frames, the classifier's crops)
 
+
 def valid_image(rng, stamp, bgr: np.ndarray | None = None) -> tuple[str, Image]:
     """A legal image in a random encoding, byte order and row padding."""
     encoding = IMAGE_ENCODINGS[int(rng.integers(len(IMAGE_ENCODINGS)))]
@@ -225,84 +267,89 @@ def valid_image(rng, stamp, bgr: np.ndarray | None = None) -> tuple[str, Image]:
     if ENCODINGS[encoding].channels == 2 and bgr.shape[1] % 2:
         bgr = bgr[:, :-1]
     arr = pixels(bgr, encoding)
-    big = bool(rng.integers(2))          # meaningless for 8-bit encodings, which must ignore it
+    big = bool(rng.integers(2))  # meaningless for 8-bit encodings, which must ignore it
     itemsize = arr.dtype.itemsize
     pad = int(rng.integers(1, 9)) * itemsize if rng.random() < 0.4 else 0
-    kind = f"{encoding}{'_be' if big and itemsize > 1 else ''}{'_padded' if pad else ''}"
+    kind = f'{encoding}{"_be" if big and itemsize > 1 else ""}{"_padded" if pad else ""}'
     return kind, raw_image(stamp, arr, encoding, big, pad)
 
 
 def odd_size_image(rng, stamp) -> tuple[str, Image]:
     """Legal but unusual sizes: 1x1, a few pixels, a 1-pixel-high strip."""
     w, h = [(1, 1), (2, 2), (3, 7), (1, 500), (2000, 1), (4000, 2)][int(rng.integers(6))]
-    return "odd_size", raw_image(stamp, picture(rng, w, h), "bgr8")
+    return 'odd_size', raw_image(stamp, picture(rng, w, h), 'bgr8')
 
 
 def malformed_image(rng, stamp) -> tuple[str, Image]:
     """An image that does not add up; the codec must refuse it without reading or allocating much."""
     enc = IMAGE_ENCODINGS[int(rng.integers(len(IMAGE_ENCODINGS)))]
-    msg = Image(header=header(stamp), width=2 * int(rng.integers(8, 60)), height=int(rng.integers(8, 80)),
-                encoding=enc if ENCODINGS[enc].channels != 2 else "bgr8")
+    msg = Image(
+        header=header(stamp),
+        width=2 * int(rng.integers(8, 60)),
+        height=int(rng.integers(8, 80)),
+        encoding=enc if ENCODINGS[enc].channels != 2 else 'bgr8',
+    )
     bpp = np.dtype(ENCODINGS[msg.encoding].dtype).itemsize * ENCODINGS[msg.encoding].channels
     msg.step = msg.width * bpp
     data = rng.integers(0, 256, msg.height * msg.step, dtype=np.uint8).tobytes()
     mutation = int(rng.integers(11))
     if mutation == 0:
-        kind = "step_too_small"
+        kind = 'step_too_small'
         msg.step = int(rng.integers(0, msg.width * bpp))
         data = bytes(msg.step * msg.height)
     elif mutation == 1:
-        kind = "data_truncated"
-        data = data[:int(rng.integers(0, len(data)))]
+        kind = 'data_truncated'
+        data = data[: int(rng.integers(0, len(data)))]
     elif mutation == 2:
-        kind = "data_oversized"
+        kind = 'data_oversized'
         data = data + bytes(int(rng.integers(1, 4097)))
     elif mutation == 3:
-        kind = "zero_size"
+        kind = 'zero_size'
         if rng.random() < 0.5:
             msg.width = 0
         else:
             msg.height = 0
-        data = data if rng.random() < 0.5 else b""
+        data = data if rng.random() < 0.5 else b''
     elif mutation == 4:
-        kind = "huge_size_tiny_data"
+        kind = 'huge_size_tiny_data'
         msg.width = int(rng.choice([16385, 100_000, 2**31 - 1, 2**32 - 1]))
         msg.height = int(rng.choice([1, 2, 100_000, 2**32 - 1]))
         msg.step = msg.width * bpp if msg.width * bpp < 2**32 else 2**32 - 1
         data = bytes(int(rng.integers(0, 64)))
     elif mutation == 5:
-        kind = "huge_step"
+        kind = 'huge_step'
         msg.step = int(rng.choice([2**20 + 1, 2**31, 2**32 - 1]))
         data = bytes(int(rng.integers(0, 256)))
     elif mutation == 6:
-        kind = "unknown_encoding"
+        kind = 'unknown_encoding'
         msg.encoding = UNKNOWN_ENCODINGS[int(rng.integers(len(UNKNOWN_ENCODINGS)))]
     elif mutation == 7:
-        kind = "odd_step_16bit"
-        msg.encoding = ("mono16", "16UC1")[int(rng.integers(2))]
+        kind = 'odd_step_16bit'
+        msg.encoding = ('mono16', '16UC1')[int(rng.integers(2))]
         msg.step = msg.width * 2 + 1
         data = bytes(msg.step * msg.height)
     elif mutation == 8:
-        kind = "odd_width_422"
-        msg.encoding = ("yuv422", "uyvy", "yuv422_yuy2", "yuyv")[int(rng.integers(4))]
+        kind = 'odd_width_422'
+        msg.encoding = ('yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv')[int(rng.integers(4))]
         msg.width = msg.width + 1
         msg.step = msg.width * 2
         data = bytes(msg.step * msg.height)
     elif mutation == 9:
-        kind = "wrong_encoding_for_size"      # 3 bytes a pixel claimed, data holds 1 (or 4)
-        msg.encoding = ("bgr8", "rgba8", "mono8")[int(rng.integers(3))]
+        kind = 'wrong_encoding_for_size'  # 3 bytes a pixel claimed, data holds 1 (or 4)
+        msg.encoding = ('bgr8', 'rgba8', 'mono8')[int(rng.integers(3))]
         bpp_claimed = ENCODINGS[msg.encoding].channels
         msg.step = msg.width * bpp_claimed
         data = bytes(msg.height * msg.width * (4 if bpp_claimed != 4 else 3))
     else:
-        kind = "empty_data"
-        data = b""
+        kind = 'empty_data'
+        data = b''
     msg.data = _bytes(data)
     return kind, msg
 
 
 # ------------------------------------------------------------------------------------------------
 # detector: camera/image_raw
+
 
 def _detector_case(rng, stamp) -> tuple[str, str, list]:
     table = [
@@ -317,35 +364,47 @@ def _detector_case(rng, stamp) -> tuple[str, str, list]:
 
 def detector_probe(k: int, stamp) -> list:
     """A plain valid camera frame (bgr8 synthetic scene)."""
-    return [(CAMERA, raw_image(stamp, scene(k), "bgr8"))]
+    return [(CAMERA, raw_image(stamp, scene(k), 'bgr8'))]
 
 
 # ------------------------------------------------------------------------------------------------
 # classifier: glass/crops + glass/candidates
 
-def _crops(rng, stamp, n: int, side: int, encoding: str = "bgr8") -> Image:
+
+def _crops(rng, stamp, n: int, side: int, encoding: str = 'bgr8') -> Image:
     pic = picture(rng, 160, 120)
     crops = []
     for _ in range(n):
         s = int(rng.integers(8, 100))
         x, y = int(rng.integers(0, 160 - s)), int(rng.integers(0, 120 - s))
-        crops.append(cv2.resize(pic[y:y + s, x:x + s], (side, side), interpolation=cv2.INTER_AREA))
+        crops.append(
+            cv2.resize(pic[y: y + s, x: x + s], (side, side), interpolation=cv2.INTER_AREA)
+        )
     stacked = stack_crops(crops)
     if ENCODINGS[encoding].channels == 2:
-        encoding = "bgr8"
+        encoding = 'bgr8'
     return raw_image(stamp, pixels(stacked, encoding), encoding, bool(rng.integers(2)))
 
 
 def _candidates(rng, stamp, n: int, boxes=None) -> Detection2DArray:
     boxes = boxes if boxes is not None else [random_box(rng) for _ in range(n)]
-    names = ("cup", "wine glass")
-    return detection_array(stamp, [detection(stamp, b, [(names[int(rng.integers(2))], rng.uniform(0.3, 1.0))],
-                                             det_id=str(i)) for i, b in enumerate(boxes)])
+    names = ('cup', 'wine glass')
+    return detection_array(
+        stamp,
+        [
+            detection(
+                stamp, b, [(names[int(rng.integers(2))], rng.uniform(0.3, 1.0))], det_id=str(i)
+            )
+            for i, b in enumerate(boxes)
+        ],
+    )
 
 
 def _pair(rng, stamp, crops, candidates) -> list:
     pair = [(CROPS, crops), (CANDIDATES, candidates)]
-    return pair if rng.random() < 0.7 else pair[::-1]     # the detector sends crops first; either order works
+    return (
+        pair if rng.random() < 0.7 else pair[::-1]
+    )  # the detector sends crops first; either order works
 
 
 def _classifier_case(rng, stamp) -> tuple[str, str, list]:
@@ -354,60 +413,100 @@ def _classifier_case(rng, stamp) -> tuple[str, str, list]:
     side = int(rng.choice([16, 32, 64, 96, 128]))
     other = (stamp[0], stamp[1] + 1)
     if r < 0.18:
-        enc = ("bgr8", "rgb8", "mono8", "mono16", "rgba8", "bgra8")[int(rng.integers(6))]
-        return f"valid_pair_{enc}", VALID, _pair(rng, stamp, _crops(rng, stamp, n, side, enc), _candidates(rng, stamp, n))
+        enc = ('bgr8', 'rgb8', 'mono8', 'mono16', 'rgba8', 'bgra8')[int(rng.integers(6))]
+        return (
+            f'valid_pair_{enc}',
+            VALID,
+            _pair(rng, stamp, _crops(rng, stamp, n, side, enc), _candidates(rng, stamp, n)),
+        )
     if r < 0.24:
-        return "valid_empty", VALID, [(CANDIDATES, _candidates(rng, stamp, 0))]
+        return 'valid_empty', VALID, [(CANDIDATES, _candidates(rng, stamp, 0))]
     if r < 0.26:
         n = int(rng.integers(30, 121))
-        return "valid_many", VALID, _pair(rng, stamp, _crops(rng, stamp, n, 16), _candidates(rng, stamp, n))
-    if r < 0.30:          # an (empty) frame answered at once; crops with its stamp never find a partner
-        return "empty_with_stray_crops", VALID, [(CROPS, _crops(rng, stamp, n, side)),
-                                                 (CANDIDATES, _candidates(rng, stamp, 0))]
+        return (
+            'valid_many',
+            VALID,
+            _pair(rng, stamp, _crops(rng, stamp, n, 16), _candidates(rng, stamp, n)),
+        )
+    if r < 0.30:  # an (empty) frame answered at once; crops with its stamp never find a partner
+        return (
+            'empty_with_stray_crops',
+            VALID,
+            [(CROPS, _crops(rng, stamp, n, side)), (CANDIDATES, _candidates(rng, stamp, 0))],
+        )
     if r < 0.42:
         m = int(rng.choice([x for x in range(0, 9) if x != n]))
-        crops = _crops(rng, stamp, m, side) if m else raw_image(stamp, np.zeros((1, side, 3), np.uint8), "bgr8")
-        return "count_mismatch", MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
+        crops = (
+            _crops(rng, stamp, m, side)
+            if m
+            else raw_image(stamp, np.zeros((1, side, 3), np.uint8), 'bgr8')
+        )
+        return 'count_mismatch', MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
     if r < 0.50:
         h = n * side + int(rng.integers(1, side))
-        crops = raw_image(stamp, picture(rng, side, h), "bgr8")
-        return "crops_height_not_multiple", MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
+        crops = raw_image(stamp, picture(rng, side, h), 'bgr8')
+        return (
+            'crops_height_not_multiple',
+            MALFORMED,
+            _pair(rng, stamp, crops, _candidates(rng, stamp, n)),
+        )
     if r < 0.64:
         kind = tuple(BAD_BOX_VALUES)[int(rng.integers(len(BAD_BOX_VALUES)))]
         boxes = [random_box(rng) for _ in range(n)]
         boxes[int(rng.integers(n))] = bad_box(rng, kind)
-        return kind, MALFORMED, _pair(rng, stamp, _crops(rng, stamp, n, side), _candidates(rng, stamp, n, boxes))
+        return (
+            kind,
+            MALFORMED,
+            _pair(rng, stamp, _crops(rng, stamp, n, side), _candidates(rng, stamp, n, boxes)),
+        )
     if r < 0.78:
         kind, crops = malformed_image(rng, stamp)
-        return f"crops_{kind}", MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
+        return f'crops_{kind}', MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
     if r < 0.82:
         n = int(rng.integers(MAX_CANDIDATES + 1, 3 * MAX_CANDIDATES))
-        crops = raw_image(stamp, picture(rng, 1, min(n, 16384)), "mono8")   # 1-pixel crops: a tiny image
-        return "too_many_detections", MALFORMED, _pair(rng, stamp, crops, _candidates(rng, stamp, n))
+        crops = raw_image(
+            stamp, picture(rng, 1, min(n, 16384)), 'mono8'
+        )  # 1-pixel crops: a tiny image
+        return (
+            'too_many_detections',
+            MALFORMED,
+            _pair(rng, stamp, crops, _candidates(rng, stamp, n)),
+        )
     if r < 0.90:
-        return "stamp_mismatch", UNPAIRED, _pair(rng, stamp, _crops(rng, other, n, side), _candidates(rng, stamp, n))
+        return (
+            'stamp_mismatch',
+            UNPAIRED,
+            _pair(rng, stamp, _crops(rng, other, n, side), _candidates(rng, stamp, n)),
+        )
     if r < 0.95:
-        return "candidates_only", UNPAIRED, [(CANDIDATES, _candidates(rng, stamp, n))]
-    return "crops_only", UNPAIRED, [(CROPS, _crops(rng, stamp, n, side))]
+        return 'candidates_only', UNPAIRED, [(CANDIDATES, _candidates(rng, stamp, n))]
+    return 'crops_only', UNPAIRED, [(CROPS, _crops(rng, stamp, n, side))]
 
 
 def classifier_probe(k: int, stamp) -> list:
     """The crops and candidates the detector would send for a synthetic frame."""
     img, boxes = scene(k), list(scene_boxes(k))[:4] or [Box(80, 60, 40, 50)]
     stacked = stack_crops([square_crop(img, b, 0.1, 96) for b in boxes])
-    crops = raw_image(stamp, stacked, "bgr8")
-    cands = detection_array(stamp, [detection(stamp, (b.cx, b.cy, b.w, b.h), [("cup", 0.9)], str(i))
-                                    for i, b in enumerate(boxes)])
+    crops = raw_image(stamp, stacked, 'bgr8')
+    cands = detection_array(
+        stamp,
+        [
+            detection(stamp, (b.cx, b.cy, b.w, b.h), [('cup', 0.9)], str(i))
+            for i, b in enumerate(boxes)
+        ],
+    )
     return [(CROPS, crops), (CANDIDATES, cands)]
 
 
 # ------------------------------------------------------------------------------------------------
 # overlay: camera/image_raw + glass/classifications + glass/fragile
 
-CLASS_NAMES = ("cup", "beer_glass", "soju_glass")
+CLASS_NAMES = ('cup', 'beer_glass', 'soju_glass')
 
 
-def _results(rng, stamp, boxes, hypotheses: bool = True) -> tuple[Detection2DArray, Detection2DArray]:
+def _results(
+    rng, stamp, boxes, hypotheses: bool = True
+) -> tuple[Detection2DArray, Detection2DArray]:
     dets = []
     for i, b in enumerate(boxes):
         p = rng.dirichlet(np.ones(3))
@@ -425,36 +524,49 @@ def _overlay_msgs(image, classes, fragile) -> list:
 def _overlay_case(rng, stamp) -> tuple[str, str, list]:
     r = rng.random()
     n = int(rng.integers(0, 6))
-    img = raw_image(stamp, picture(rng, 160, 120), "bgr8")
+    img = raw_image(stamp, picture(rng, 160, 120), 'bgr8')
     boxes = [random_box(rng) for _ in range(n)]
     if r < 0.16:
         kind, img = valid_image(rng, stamp, picture(rng, 160, 120))
-        return f"valid_{kind}", VALID, _overlay_msgs(img, *_results(rng, stamp, boxes))
+        return f'valid_{kind}', VALID, _overlay_msgs(img, *_results(rng, stamp, boxes))
     if r < 0.22:
-        return "no_hypotheses", VALID, _overlay_msgs(img, *_results(rng, stamp, boxes or [random_box(rng)], False))
+        return (
+            'no_hypotheses',
+            VALID,
+            _overlay_msgs(img, *_results(rng, stamp, boxes or [random_box(rng)], False)),
+        )
     if r < 0.28:
         classes, _ = _results(rng, stamp, boxes)
-        fragile = detection_array(stamp, [detection(stamp, random_box(rng), [("beer_glass", 0.9)], det_id=f"x{i}")
-                                          for i in range(int(rng.integers(1, 4)))])
-        return "fragile_ids_do_not_match", VALID, _overlay_msgs(img, classes, fragile)
-    if r < 0.36:   # finite boxes far outside the image, up to float range: drawn clipped
+        fragile = detection_array(
+            stamp,
+            [
+                detection(stamp, random_box(rng), [('beer_glass', 0.9)], det_id=f'x{i}')
+                for i in range(int(rng.integers(1, 4)))
+            ],
+        )
+        return 'fragile_ids_do_not_match', VALID, _overlay_msgs(img, classes, fragile)
+    if r < 0.36:  # finite boxes far outside the image, up to float range: drawn clipped
         v = float(rng.choice([1e4, 1e9, 3e9, 1e15, 1e300]))
-        big = [(rng.choice([-v, v]), rng.uniform(0, 120), rng.uniform(1, v), rng.uniform(1, 100)),
-               (80.0, 60.0, v, v)]
-        return "box_far_outside", VALID, _overlay_msgs(img, *_results(rng, stamp, big + boxes))
+        big = [
+            (rng.choice([-v, v]), rng.uniform(0, 120), rng.uniform(1, v), rng.uniform(1, 100)),
+            (80.0, 60.0, v, v),
+        ]
+        return 'box_far_outside', VALID, _overlay_msgs(img, *_results(rng, stamp, big + boxes))
     if r < 0.40:
         classes, fragile = _results(rng, stamp, boxes or [random_box(rng)])
         for d in classes.detections:
             for h in d.results:
                 h.hypothesis.score = float(rng.choice([math.nan, math.inf, -math.inf, -1.0, 1e30]))
-        return "odd_scores", VALID, _overlay_msgs(img, classes, fragile)
+        return 'odd_scores', VALID, _overlay_msgs(img, classes, fragile)
     if r < 0.42:
         many = [random_box(rng) for _ in range(int(rng.integers(100, 400)))]
-        return "many_detections", VALID, _overlay_msgs(img, *_results(rng, stamp, many))
+        return 'many_detections', VALID, _overlay_msgs(img, *_results(rng, stamp, many))
     if r < 0.46:
         classes, fragile = _results(rng, stamp, boxes)
-        fragile.detections.append(detection(stamp, (math.nan, 0, -1, math.inf), [("soju_glass", 1.0)], "f"))
-        return "bad_box_in_fragile_only", VALID, _overlay_msgs(img, classes, fragile)
+        fragile.detections.append(
+            detection(stamp, (math.nan, 0, -1, math.inf), [('soju_glass', 1.0)], 'f')
+        )
+        return 'bad_box_in_fragile_only', VALID, _overlay_msgs(img, classes, fragile)
     if r < 0.66:
         kind = tuple(BAD_BOX_VALUES)[int(rng.integers(len(BAD_BOX_VALUES)))]
         boxes = boxes + [bad_box(rng, kind)]
@@ -462,27 +574,32 @@ def _overlay_case(rng, stamp) -> tuple[str, str, list]:
         return kind, MALFORMED, _overlay_msgs(img, *_results(rng, stamp, boxes))
     if r < 0.88:
         kind, bad = malformed_image(rng, stamp)
-        return f"image_{kind}", MALFORMED, _overlay_msgs(bad, *_results(rng, stamp, boxes))
+        return f'image_{kind}', MALFORMED, _overlay_msgs(bad, *_results(rng, stamp, boxes))
     if r < 0.94:
         classes, _ = _results(rng, stamp, boxes)
-        return "fragile_missing", UNPAIRED, [(CAMERA, img), (CLASSES, classes)]
+        return 'fragile_missing', UNPAIRED, [(CAMERA, img), (CLASSES, classes)]
     classes, fragile = _results(rng, stamp, boxes)
     fragile.header.stamp.nanosec += 1
-    return "fragile_stamp_mismatch", UNPAIRED, _overlay_msgs(img, classes, fragile)
+    return 'fragile_stamp_mismatch', UNPAIRED, _overlay_msgs(img, classes, fragile)
 
 
 def overlay_probe(k: int, stamp) -> list:
-    img = raw_image(stamp, scene(k), "bgr8")
+    img = raw_image(stamp, scene(k), 'bgr8')
     boxes = [(b.cx, b.cy, b.w, b.h) for b in scene_boxes(k)]
-    classes = detection_array(stamp, [detection(stamp, b, [("beer_glass", 0.8), ("cup", 0.2)], str(i))
-                                      for i, b in enumerate(boxes)])
+    classes = detection_array(
+        stamp,
+        [
+            detection(stamp, b, [('beer_glass', 0.8), ('cup', 0.2)], str(i))
+            for i, b in enumerate(boxes)
+        ],
+    )
     return _overlay_msgs(img, classes, detection_array(stamp, classes.detections[:1]))
 
 
 # ------------------------------------------------------------------------------------------------
 
-_BUILDERS = {"detector": _detector_case, "classifier": _classifier_case, "overlay": _overlay_case}
-_PROBES = {"detector": detector_probe, "classifier": classifier_probe, "overlay": overlay_probe}
+_BUILDERS = {'detector': _detector_case, 'classifier': _classifier_case, 'overlay': _overlay_case}
+_PROBES = {'detector': detector_probe, 'classifier': classifier_probe, 'overlay': overlay_probe}
 
 
 def case(seed: int, target: str, index: int) -> Case:
@@ -503,4 +620,4 @@ def cases(seed: int, n: int, target: str, start: int = 0):
 
 def probe(target: str, k: int, stamp: tuple[int, int]) -> Case:
     """A plain valid input (synthetic frame ``k``) stamped ``stamp``: what a healthy camera sends."""
-    return Case(target, -1, "probe", VALID, tuple(stamp), _PROBES[target](k, stamp))
+    return Case(target, -1, 'probe', VALID, tuple(stamp), _PROBES[target](k, stamp))

@@ -19,54 +19,65 @@ Mitsuba's ``scalar_rgb`` variant is used: it runs on any CPU (its LLVM variants 
 project's build machine). Every scene is a pure function of (seed, index, width, height, quality).
 Mitsuba is imported only when a scene is rendered, so the pipeline itself never needs it.
 """
+
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 
 import cv2
 import numpy as np
 
 from ..core.geometry import Box
-from ..core.synthetic import VARIANTS, Scene, SceneObject, object_profile
+from ..core.synthetic import object_profile, Scene, SceneObject, VARIANTS
 
 
 @dataclass(frozen=True)
 class Quality:
-    spp: int          # samples per pixel of the path tracer
-    max_depth: int    # longest light path: glass with a liquid inside needs about 10 bounces
-    denoise: bool     # a light edge-preserving filter after rendering
+    spp: int  # samples per pixel of the path tracer
+    max_depth: int  # longest light path: glass with a liquid inside needs about 10 bounces
+    denoise: bool  # a light edge-preserving filter after rendering
 
 
 #: preview renders tiny test images in well under a second; default is what the models train on.
 QUALITIES = {
-    "preview": Quality(spp=4, max_depth=8, denoise=True),
-    "fast": Quality(spp=16, max_depth=10, denoise=True),
-    "default": Quality(spp=48, max_depth=12, denoise=True),
-    "high": Quality(spp=256, max_depth=16, denoise=False),
+    'preview': Quality(spp=4, max_depth=8, denoise=True),
+    'fast': Quality(spp=16, max_depth=10, denoise=True),
+    'default': Quality(spp=48, max_depth=12, denoise=True),
+    'high': Quality(spp=256, max_depth=16, denoise=False),
 }
-ALL_KINDS = ("cup", "beer_glass", "soju_glass", "cup", "beer_glass", "soju_glass", "bottle", "bowl")
+ALL_KINDS = (
+    'cup',
+    'beer_glass',
+    'soju_glass',
+    'cup',
+    'beer_glass',
+    'soju_glass',
+    'bottle',
+    'bowl',
+)
 
 
 def load_mitsuba():
     """Mitsuba in its scalar_rgb variant (ImportError where it is not installed)."""
     import mitsuba as mi
 
-    if mi.variant() != "scalar_rgb":
-        mi.set_variant("scalar_rgb")
+    if mi.variant() != 'scalar_rgb':
+        mi.set_variant('scalar_rgb')
     return mi
 
 
 # --------------------------------------------------------------------------------------------
 # Meshes (pure numpy)
 
+
 @dataclass
 class MeshData:
-    vertices: np.ndarray   # (N, 3) float32, centimetres, y up
-    faces: np.ndarray      # (M, 3) uint32, counter-clockwise seen from outside
-    uv: np.ndarray         # (N, 2) float32
+    vertices: np.ndarray  # (N, 3) float32, centimetres, y up
+    faces: np.ndarray  # (M, 3) uint32, counter-clockwise seen from outside
+    uv: np.ndarray  # (N, 2) float32
 
-    def transformed(self, yaw: float, x: float, z: float) -> "MeshData":
+    def transformed(self, yaw: float, x: float, z: float) -> 'MeshData':
         c, s = math.cos(yaw), math.sin(yaw)
         rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]], np.float64)
         v = self.vertices.astype(np.float64) @ rot.T + np.array([x, 0.0, z])
@@ -82,13 +93,13 @@ def lathe(profile, segments: int = 48) -> MeshData:
     """
     prof = np.asarray(profile, np.float64)
     if prof.ndim != 2 or prof.shape[1] != 2 or len(prof) < 2:
-        raise ValueError("a profile is a list of at least two (radius, height) points")
+        raise ValueError('a profile is a list of at least two (radius, height) points')
     theta = np.linspace(0.0, 2.0 * math.pi, segments, endpoint=False)
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(prof[:, 0]), np.diff(prof[:, 1])))])
     v_coord = arc / max(arc[-1], 1e-9)
     verts, uvs, rings = [], [], []
     for (r, y), v in zip(prof, v_coord):
-        if r < 1e-6:   # a pole: one vertex on the axis
+        if r < 1e-6:  # a pole: one vertex on the axis
             rings.append([len(verts)] * (segments + 1))
             verts.append((0.0, y, 0.0))
             uvs.append((0.5, v))
@@ -96,7 +107,7 @@ def lathe(profile, segments: int = 48) -> MeshData:
         start = len(verts)
         for t in theta:
             verts.append((r * math.cos(t), y, r * math.sin(t)))
-        verts.append(verts[start])   # the seam: same position, u = 1
+        verts.append(verts[start])  # the seam: same position, u = 1
         uvs.extend((t / (2.0 * math.pi), v) for t in theta)
         uvs.append((1.0, v))
         rings.append(list(range(start, start + segments + 1)))
@@ -106,7 +117,9 @@ def lathe(profile, segments: int = 48) -> MeshData:
             for tri in ((a[j], c[j], a[j + 1]), (a[j + 1], c[j], c[j + 1])):
                 if len(set(tri)) == 3:
                     faces.append(tri)
-    return MeshData(np.asarray(verts, np.float32), np.asarray(faces, np.uint32), np.asarray(uvs, np.float32))
+    return MeshData(
+        np.asarray(verts, np.float32), np.asarray(faces, np.uint32), np.asarray(uvs, np.float32)
+    )
 
 
 def tube(path: np.ndarray, radius: float, sides: int = 12) -> MeshData:
@@ -128,13 +141,15 @@ def tube(path: np.ndarray, radius: float, sides: int = 12) -> MeshData:
             a, b2 = i * sides + k, i * sides + (k + 1) % sides
             c, d = a + sides, b2 + sides
             faces += [(a, b2, c), (b2, d, c)]
-    return MeshData(np.asarray(verts, np.float32), np.asarray(faces, np.uint32), np.asarray(uvs, np.float32))
+    return MeshData(
+        np.asarray(verts, np.float32), np.asarray(faces, np.uint32), np.asarray(uvs, np.float32)
+    )
 
 
 def signed_volume(mesh: MeshData) -> float:
     """Volume enclosed by a closed mesh; positive when its faces point outwards."""
     v = mesh.vertices.astype(np.float64)[mesh.faces]
-    return float(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6.0)
+    return float(np.einsum('ij,ij->i', v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6.0)
 
 
 def vessel_profile(height: float, radius, wall: float, base: float, samples: int = 20):
@@ -143,11 +158,23 @@ def vessel_profile(height: float, radius, wall: float, base: float, samples: int
     outer = np.maximum(radius(t), 0.3)
     t_in = np.linspace(1.0, base / height, samples)
     inner = np.maximum(radius(t_in) - wall, 0.15)
-    return ([(0.0, 0.0)] + list(zip(outer, t * height)) + list(zip(inner, t_in * height)) + [(0.0, base)])
+    return (
+        [(0.0, 0.0)]
+        + list(zip(outer, t * height))
+        + list(zip(inner, t_in * height))
+        + [(0.0, base)]
+    )
 
 
-def fill_profile(height: float, radius, wall: float, base: float, level: float, gap: float = 0.02,
-                 samples: int = 12):
+def fill_profile(
+    height: float,
+    radius,
+    wall: float,
+    base: float,
+    level: float,
+    gap: float = 0.02,
+    samples: int = 12,
+):
     """A liquid filling a vessel from its inner bottom up to ``level`` (a fraction of the height)."""
     t = np.linspace(base / height, level, samples)
     r = np.maximum(radius(t) - wall - gap, 0.1)
@@ -169,26 +196,39 @@ def handle_path(radius_at, height: float, rng) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Textures (pure numpy): float32 RGB in [0, 1]
 
+
 def _table_texture(rng, size: int = 256) -> np.ndarray:
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32) / size
     base = rng.uniform(0.15, 0.85, 3).astype(np.float32)
     style = int(rng.integers(0, 5))
-    if style == 0:     # wood grain
+    if style == 0:  # wood grain
         f = rng.uniform(6, 18)
-        tex = 1.0 + 0.18 * np.sin(2 * np.pi * (xs * f + 0.8 * np.sin(2 * np.pi * ys * rng.uniform(0.5, 2))))
-        base = np.array([rng.uniform(0.35, 0.7), rng.uniform(0.2, 0.45), rng.uniform(0.08, 0.25)], np.float32)
-    elif style == 1:   # tiles with grout
+        tex = 1.0 + 0.18 * np.sin(
+            2 * np.pi * (xs * f + 0.8 * np.sin(2 * np.pi * ys * rng.uniform(0.5, 2)))
+        )
+        base = np.array(
+            [rng.uniform(0.35, 0.7), rng.uniform(0.2, 0.45), rng.uniform(0.08, 0.25)], np.float32
+        )
+    elif style == 1:  # tiles with grout
         n = int(rng.integers(3, 9))
         g = ((xs * n) % 1 < 0.04) | ((ys * n) % 1 < 0.04)
         tex = np.where(g, 0.55, 1.0) + 0.08 * ((np.floor(xs * n) + np.floor(ys * n)) % 2)
-    elif style == 2:   # woven cloth
+    elif style == 2:  # woven cloth
         f = rng.uniform(30, 60)
         tex = 1.0 + 0.12 * np.sin(2 * np.pi * xs * f) * np.sin(2 * np.pi * ys * f)
-    elif style == 3:   # marble-like veins
-        tex = 1.0 - 0.35 * np.abs(np.sin(2 * np.pi * (xs * 2 + 1.5 * np.sin(2 * np.pi * ys * 1.3))
-                                         + rng.uniform(0, 6))) ** 8
+    elif style == 3:  # marble-like veins
+        tex = (
+            1.0
+            - 0.35
+            * np.abs(
+                np.sin(
+                    2 * np.pi * (xs * 2 + 1.5 * np.sin(2 * np.pi * ys * 1.3)) + rng.uniform(0, 6)
+                )
+            )
+            ** 8
+        )
         base = np.full(3, rng.uniform(0.6, 0.9), np.float32)
-    else:              # plain, slightly mottled
+    else:  # plain, slightly mottled
         tex = 1.0 + 0.04 * np.sin(2 * np.pi * xs * 3.1) * np.cos(2 * np.pi * ys * 2.3)
     noise = rng.normal(1.0, 0.03, (size, size)).astype(np.float32)
     return np.clip(base[None, None, :] * (tex * noise)[..., None], 0.02, 0.95).astype(np.float32)
@@ -198,10 +238,10 @@ def _wall_texture(rng, size: int = 256) -> np.ndarray:
     img = np.empty((size, size, 3), np.float32)
     img[:] = rng.uniform(0.2, 0.9, 3)
     img *= (1.0 + 0.1 * np.linspace(-1, 1, size, dtype=np.float32))[None, :, None]
-    for _ in range(int(rng.integers(1, 7))):     # pictures, shelves, windows, a stripe of tiles
+    for _ in range(int(rng.integers(1, 7))):  # pictures, shelves, windows, a stripe of tiles
         x0, y0 = rng.integers(0, size - 8, 2)
         w, h = rng.integers(8, size // 2, 2)
-        img[y0:y0 + h, x0:x0 + w] = rng.uniform(0.0, 1.0, 3)
+        img[y0: y0 + h, x0: x0 + w] = rng.uniform(0.0, 1.0, 3)
     return np.clip(img, 0.0, 1.0)
 
 
@@ -214,7 +254,7 @@ def _environment(rng, width: int = 128, height: int = 64) -> np.ndarray:
     for _ in range(int(rng.integers(1, 4))):
         x0, y0 = int(rng.integers(0, width - 8)), int(rng.integers(4, height // 2))
         w, h = int(rng.integers(6, width // 4)), int(rng.integers(4, height // 4))
-        env[y0:y0 + h, x0:x0 + w] = rng.uniform(2.0, 8.0) * rng.uniform(0.85, 1.0, 3)
+        env[y0: y0 + h, x0: x0 + w] = rng.uniform(2.0, 8.0) * rng.uniform(0.85, 1.0, 3)
     return env
 
 
@@ -224,12 +264,13 @@ def _band_texture(rng, size: int = 128) -> np.ndarray:
     img[:] = rng.uniform(0.6, 0.97, 3)
     for _ in range(int(rng.integers(1, 3))):
         v0 = int(rng.integers(0, size - 10))
-        img[v0:v0 + int(rng.integers(6, size // 3))] = rng.uniform(0.05, 0.9, 3)
+        img[v0: v0 + int(rng.integers(6, size // 3))] = rng.uniform(0.05, 0.9, 3)
     return img
 
 
 # --------------------------------------------------------------------------------------------
 # Objects: meshes with materials, as plain data
+
 
 @dataclass
 class Part:
@@ -242,68 +283,112 @@ class Placed:
     kind: str
     variant: str
     parts: list[Part]
-    footprint: float                      # radius on the table, handle included
+    footprint: float  # radius on the table, handle included
     x: float = 0.0
     z: float = 0.0
 
 
 def _rgb(v) -> dict:
-    return {"type": "rgb", "value": [float(c) for c in v]}
+    return {'type': 'rgb', 'value': [float(c) for c in v]}
 
 
 def _glass_bsdf(rng, tint_strength=0.06) -> dict:
     tint = 1.0 - rng.uniform(0.0, tint_strength, 3)
-    return {"type": "dielectric", "int_ior": float(rng.uniform(1.47, 1.53)), "specular_transmittance": _rgb(tint)}
+    return {
+        'type': 'dielectric',
+        'int_ior': float(rng.uniform(1.47, 1.53)),
+        'specular_transmittance': _rgb(tint),
+    }
 
 
 def _liquid_bsdf(colour) -> dict:
-    return {"type": "dielectric", "int_ior": 1.333, "ext_ior": 1.5, "specular_transmittance": _rgb(colour)}
+    return {
+        'type': 'dielectric',
+        'int_ior': 1.333,
+        'ext_ior': 1.5,
+        'specular_transmittance': _rgb(colour),
+    }
 
 
 def _ceramic_bsdf(rng) -> dict:
-    colour = rng.uniform(0.05, 0.95, 3) if rng.random() < 0.6 else np.full(3, rng.uniform(0.7, 0.95))
-    return {"type": "plastic", "diffuse_reflectance": _rgb(colour), "int_ior": 1.5}
+    colour = (
+        rng.uniform(0.05, 0.95, 3) if rng.random() < 0.6 else np.full(3, rng.uniform(0.7, 0.95))
+    )
+    return {'type': 'plastic', 'diffuse_reflectance': _rgb(colour), 'int_ior': 1.5}
 
 
 def make_object(rng, kind: str, variant: str) -> Placed:
     """One object at the origin, standing on y = 0."""
     height, radius, has_handle, material = object_profile(rng, variant)
     parts: list[Part] = []
-    if material in ("glass", "bottle"):
+    if material in ('glass', 'bottle'):
         wall = rng.uniform(0.12, 0.35)
-        base = rng.uniform(0.6, 1.8) if kind == "soju_glass" else rng.uniform(0.3, 1.2)
+        base = rng.uniform(0.6, 1.8) if kind == 'soju_glass' else rng.uniform(0.3, 1.2)
         bsdf = _glass_bsdf(rng)
-        if material == "bottle":
-            bsdf["specular_transmittance"] = _rgb(
-                [(0.35, 0.7, 0.35), (0.55, 0.35, 0.15), (0.9, 0.93, 0.9)][int(rng.integers(0, 3))])
+        if material == 'bottle':
+            bsdf['specular_transmittance'] = _rgb(
+                [(0.35, 0.7, 0.35), (0.55, 0.35, 0.15), (0.9, 0.93, 0.9)][int(rng.integers(0, 3))]
+            )
         parts.append(Part(lathe(vessel_profile(height, radius, wall, base)), bsdf))
-        fill = rng.choice(["empty", "clear", "beer"], p=[0.3, 0.3, 0.4] if kind == "beer_glass" else
-                          ([0.4, 0.5, 0.1] if kind == "soju_glass" else [0.5, 0.3, 0.2]))
-        if fill != "empty":
+        fill = rng.choice(
+            ['empty', 'clear', 'beer'],
+            p=[0.3, 0.3, 0.4]
+            if kind == 'beer_glass'
+            else ([0.4, 0.5, 0.1] if kind == 'soju_glass' else [0.5, 0.3, 0.2]),
+        )
+        if fill != 'empty':
             level = rng.uniform(0.35, 0.92)
-            colour = (rng.uniform(0.85, 0.98), rng.uniform(0.45, 0.7), rng.uniform(0.05, 0.25)) \
-                if fill == "beer" else (0.97, 0.98, 0.97)
-            parts.append(Part(lathe(fill_profile(height, radius, wall, base, level)), _liquid_bsdf(colour)))
-            if fill == "beer" and rng.random() < 0.7:   # a foam head on top
+            colour = (
+                (rng.uniform(0.85, 0.98), rng.uniform(0.45, 0.7), rng.uniform(0.05, 0.25))
+                if fill == 'beer'
+                else (0.97, 0.98, 0.97)
+            )
+            parts.append(
+                Part(lathe(fill_profile(height, radius, wall, base, level)), _liquid_bsdf(colour))
+            )
+            if fill == 'beer' and rng.random() < 0.7:  # a foam head on top
                 head = min(level + rng.uniform(0.04, 0.12), 0.98)
-                parts.append(Part(lathe(fill_profile(height, radius, wall, height * level, head, gap=0.03)),
-                                  {"type": "diffuse", "reflectance": _rgb(rng.uniform(0.85, 0.97, 3) * [1, 0.97, 0.9])}))
+                parts.append(
+                    Part(
+                        lathe(fill_profile(height, radius, wall, height * level, head, gap=0.03)),
+                        {
+                            'type': 'diffuse',
+                            'reflectance': _rgb(rng.uniform(0.85, 0.97, 3) * [1, 0.97, 0.9]),
+                        },
+                    )
+                )
     else:
-        wall = rng.uniform(0.25, 0.5) if material == "ceramic" else rng.uniform(0.05, 0.12)
+        wall = rng.uniform(0.25, 0.5) if material == 'ceramic' else rng.uniform(0.05, 0.12)
         base = rng.uniform(0.3, 0.8)
-        if variant == "paper_cup":
-            bsdf = {"type": "diffuse", "reflectance": {"type": "bitmap", "bitmap": _band_texture(rng),
-                                                       "filter_type": "bilinear"}}
-        elif variant == "tumbler" and rng.random() < 0.5:
-            bsdf = {"type": "roughplastic", "diffuse_reflectance": _rgb(rng.uniform(0.05, 0.9, 3)),
-                    "alpha": float(rng.uniform(0.1, 0.4))}
+        if variant == 'paper_cup':
+            bsdf = {
+                'type': 'diffuse',
+                'reflectance': {
+                    'type': 'bitmap',
+                    'bitmap': _band_texture(rng),
+                    'filter_type': 'bilinear',
+                },
+            }
+        elif variant == 'tumbler' and rng.random() < 0.5:
+            bsdf = {
+                'type': 'roughplastic',
+                'diffuse_reflectance': _rgb(rng.uniform(0.05, 0.9, 3)),
+                'alpha': float(rng.uniform(0.1, 0.4)),
+            }
         else:
             bsdf = _ceramic_bsdf(rng)
         parts.append(Part(lathe(vessel_profile(height, radius, wall, base)), bsdf))
-        if kind == "cup" and rng.random() < 0.4:        # coffee or tea
+        if kind == 'cup' and rng.random() < 0.4:  # coffee or tea
             level = rng.uniform(0.55, 0.9)
-            parts.append(Part(lathe(fill_profile(height, radius, wall, base, level)),
-                              {"type": "plastic", "diffuse_reflectance": _rgb(rng.uniform(0.02, 0.25, 3) * [1, 0.7, 0.45])}))
+            parts.append(
+                Part(
+                    lathe(fill_profile(height, radius, wall, base, level)),
+                    {
+                        'type': 'plastic',
+                        'diffuse_reflectance': _rgb(rng.uniform(0.02, 0.25, 3) * [1, 0.7, 0.45]),
+                    },
+                )
+            )
     footprint = float(np.max(radius(np.linspace(0, 1, 32))))
     if has_handle:
         path = handle_path(lambda t: float(radius(np.array([t]))[0]), height, rng)
@@ -314,6 +399,7 @@ def make_object(rng, kind: str, variant: str) -> Placed:
 
 # --------------------------------------------------------------------------------------------
 # A scene as plain data, then as a Mitsuba scene
+
 
 @dataclass
 class Recipe:
@@ -353,7 +439,9 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
         for _attempt in range(20):
             x = rng.uniform(-0.65, 0.65) * half_width
             z = rng.uniform(-0.45, 0.35) * half_width
-            if all(math.hypot(x - o.x, z - o.z) > obj.footprint + o.footprint + 0.5 for o in objects):
+            if all(
+                math.hypot(x - o.x, z - o.z) > obj.footprint + o.footprint + 0.5 for o in objects
+            ):
                 obj.x, obj.z = x, z
                 yaw = rng.uniform(0, 2 * math.pi)
                 obj.parts = [Part(p.mesh.transformed(yaw, x, z), p.bsdf) for p in obj.parts]
@@ -361,77 +449,137 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
                 break
     target_y = rng.uniform(4.0, 9.0)
     azimuth = math.radians(rng.uniform(-20.0, 20.0))
-    origin = (distance * math.cos(elevation) * math.sin(azimuth),
-              target_y + distance * math.sin(elevation),
-              distance * math.cos(elevation) * math.cos(azimuth))
+    origin = (
+        distance * math.cos(elevation) * math.sin(azimuth),
+        target_y + distance * math.sin(elevation),
+        distance * math.cos(elevation) * math.cos(azimuth),
+    )
     target = (rng.uniform(-2.0, 2.0), target_y, rng.uniform(-3.0, 1.0))
     light_angle = rng.uniform(-math.pi, math.pi)
-    temperature = rng.uniform(0.0, 1.0)   # warm to cool white
+    temperature = rng.uniform(0.0, 1.0)  # warm to cool white
     colour = np.array([1.0, 0.85 + 0.15 * temperature, 0.65 + 0.35 * temperature])
     return Recipe(
-        objects=objects, camera_origin=origin, camera_target=target, fov=fov, roll=float(rng.uniform(-3, 3)),
-        table=_table_texture(rng), table_scale=float(rng.uniform(20.0, 120.0)),
+        objects=objects,
+        camera_origin=origin,
+        camera_target=target,
+        fov=fov,
+        roll=float(rng.uniform(-3, 3)),
+        table=_table_texture(rng),
+        table_scale=float(rng.uniform(20.0, 120.0)),
         table_alpha=float(rng.uniform(0.03, 0.35)),
-        wall=_wall_texture(rng) if rng.random() < 0.8 else None, wall_distance=float(rng.uniform(25.0, 120.0)),
-        environment=_environment(rng), env_scale=float(rng.uniform(0.3, 1.2)),
-        light_position=(60.0 * math.sin(light_angle), rng.uniform(50.0, 120.0), 60.0 * math.cos(light_angle)),
+        wall=_wall_texture(rng) if rng.random() < 0.8 else None,
+        wall_distance=float(rng.uniform(25.0, 120.0)),
+        environment=_environment(rng),
+        env_scale=float(rng.uniform(0.3, 1.2)),
+        light_position=(
+            60.0 * math.sin(light_angle),
+            rng.uniform(50.0, 120.0),
+            60.0 * math.cos(light_angle),
+        ),
         light_size=float(rng.uniform(8.0, 40.0)),
         light_radiance=tuple(float(c) for c in colour * rng.uniform(3.0, 15.0)),
-        exposure=float(rng.uniform(0.7, 1.4)), blur=int(rng.choice([0, 0, 0, 3, 5])),
-        noise=float(rng.uniform(0.0, 5.0)))
+        exposure=float(rng.uniform(0.7, 1.4)),
+        blur=int(rng.choice([0, 0, 0, 3, 5])),
+        noise=float(rng.uniform(0.0, 5.0)),
+    )
 
 
 def _with_bitmaps(mi, d: dict) -> dict:
     """A copy of a plugin dict whose numpy textures became Mitsuba bitmaps (recipes stay plain data)."""
-    return {k: mi.Bitmap(v) if isinstance(v, np.ndarray) else _with_bitmaps(mi, v) if isinstance(v, dict) else v
-            for k, v in d.items()}
+    return {
+        k: mi.Bitmap(v)
+        if isinstance(v, np.ndarray)
+        else _with_bitmaps(mi, v)
+        if isinstance(v, dict)
+        else v
+        for k, v in d.items()
+    }
 
 
 def _mesh_shape(mi, name: str, mesh: MeshData, bsdf: dict):
     props = mi.Properties()
-    props["bsdf"] = mi.load_dict(_with_bitmaps(mi, bsdf))
+    props['bsdf'] = mi.load_dict(_with_bitmaps(mi, bsdf))
     shape = mi.Mesh(name, len(mesh.vertices), len(mesh.faces), props, has_vertex_texcoords=True)
     params = mi.traverse(shape)
-    params["vertex_positions"] = mesh.vertices.ravel()
-    params["faces"] = mesh.faces.ravel()
-    params["vertex_texcoords"] = mesh.uv.ravel()
+    params['vertex_positions'] = mesh.vertices.ravel()
+    params['faces'] = mesh.faces.ravel()
+    params['vertex_texcoords'] = mesh.uv.ravel()
     params.update()
     return shape
 
 
-def _scene_dict(mi, r: Recipe, width: int, height: int, integrator: dict, objects=None,
-                background: bool = True) -> dict:
+def _scene_dict(
+    mi, r: Recipe, width: int, height: int, integrator: dict, objects=None, background: bool = True
+) -> dict:
     T = mi.ScalarTransform4f
-    to_world = T.look_at(origin=list(r.camera_origin), target=list(r.camera_target), up=[0, 1, 0]) @ \
-        T.rotate([0, 0, 1], r.roll)
-    beauty = integrator["type"] == "path"
+    to_world = T.look_at(
+        origin=list(r.camera_origin), target=list(r.camera_target), up=[0, 1, 0]
+    ) @ T.rotate([0, 0, 1], r.roll)
+    beauty = integrator['type'] == 'path'
     d = {
-        "type": "scene",
-        "integrator": integrator,
-        "sensor": {"type": "perspective", "fov": r.fov, "fov_axis": "x", "to_world": to_world,
-                   "near_clip": 1.0, "far_clip": 2000.0,
-                   "film": {"type": "hdrfilm", "width": width, "height": height, "pixel_format": "rgb",
-                            "rfilter": {"type": "gaussian"} if beauty else {"type": "box"}}},
+        'type': 'scene',
+        'integrator': integrator,
+        'sensor': {
+            'type': 'perspective',
+            'fov': r.fov,
+            'fov_axis': 'x',
+            'to_world': to_world,
+            'near_clip': 1.0,
+            'far_clip': 2000.0,
+            'film': {
+                'type': 'hdrfilm',
+                'width': width,
+                'height': height,
+                'pixel_format': 'rgb',
+                'rfilter': {'type': 'gaussian'} if beauty else {'type': 'box'},
+            },
+        },
     }
     if background:
-        d["table"] = {"type": "rectangle", "to_world": T.rotate([1, 0, 0], -90) @ T.scale(300.0),
-                      "bsdf": {"type": "roughplastic", "alpha": r.table_alpha,
-                               "diffuse_reflectance": {"type": "bitmap", "bitmap": mi.Bitmap(r.table),
-                                                       "to_uv": T.scale([r.table_scale, r.table_scale, 1])}}}
+        d['table'] = {
+            'type': 'rectangle',
+            'to_world': T.rotate([1, 0, 0], -90) @ T.scale(300.0),
+            'bsdf': {
+                'type': 'roughplastic',
+                'alpha': r.table_alpha,
+                'diffuse_reflectance': {
+                    'type': 'bitmap',
+                    'bitmap': mi.Bitmap(r.table),
+                    'to_uv': T.scale([r.table_scale, r.table_scale, 1]),
+                },
+            },
+        }
         if r.wall is not None:
-            d["wall"] = {"type": "rectangle",
-                         "to_world": T.translate([0, 100.0, -r.wall_distance]) @ T.scale([300.0, 100.0, 1.0]),
-                         "bsdf": {"type": "diffuse", "reflectance": {"type": "bitmap", "bitmap": mi.Bitmap(r.wall),
-                                                                     "to_uv": T.scale([3, 1, 1])}}}
+            d['wall'] = {
+                'type': 'rectangle',
+                'to_world': T.translate([0, 100.0, -r.wall_distance])
+                @ T.scale([300.0, 100.0, 1.0]),
+                'bsdf': {
+                    'type': 'diffuse',
+                    'reflectance': {
+                        'type': 'bitmap',
+                        'bitmap': mi.Bitmap(r.wall),
+                        'to_uv': T.scale([3, 1, 1]),
+                    },
+                },
+            }
         if beauty:
-            d["environment"] = {"type": "envmap", "bitmap": mi.Bitmap(r.environment), "scale": r.env_scale}
-            d["light"] = {"type": "rectangle",
-                          "to_world": T.look_at(origin=list(r.light_position), target=[0, 0, 0], up=[0, 1, 0])
-                          @ T.scale(r.light_size),
-                          "emitter": {"type": "area", "radiance": _rgb(r.light_radiance)}}
+            d['environment'] = {
+                'type': 'envmap',
+                'bitmap': mi.Bitmap(r.environment),
+                'scale': r.env_scale,
+            }
+            d['light'] = {
+                'type': 'rectangle',
+                'to_world': T.look_at(
+                    origin=list(r.light_position), target=[0, 0, 0], up=[0, 1, 0]
+                )
+                @ T.scale(r.light_size),
+                'emitter': {'type': 'area', 'radiance': _rgb(r.light_radiance)},
+            }
     for i, obj in enumerate(r.objects if objects is None else objects):
         for j, part in enumerate(obj.parts):
-            d[f"obj{i}_{j}"] = _mesh_shape(mi, f"obj{i}_{j}", part.mesh, part.bsdf)
+            d[f'obj{i}_{j}'] = _mesh_shape(mi, f'obj{i}_{j}', part.mesh, part.bsdf)
     return d
 
 
@@ -450,18 +598,29 @@ def _tonemap(rgb: np.ndarray, exposure: float) -> np.ndarray:
     return (srgb * 255.0 + 0.5).astype(np.uint8)
 
 
-def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480, quality: str = "default",
-                     max_objects: int = 4, kinds=None) -> Scene:
+def render_pbr_scene(
+    seed: int,
+    index: int,
+    width: int = 640,
+    height: int = 480,
+    quality: str = 'default',
+    max_objects: int = 4,
+    kinds=None,
+) -> Scene:
     """Path trace scene ``index`` of stream ``seed``; objects carry boxes and visibility."""
     if quality not in QUALITIES:
         raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
     if width < 32 or height < 32:
-        raise ValueError("scenes need at least 32x32 pixels")
+        raise ValueError('scenes need at least 32x32 pixels')
     q = QUALITIES[quality]
     mi = load_mitsuba()
     recipe = make_recipe(seed, index, max_objects, kinds)
-    scene = mi.load_dict(_scene_dict(mi, recipe, width, height, {"type": "path", "max_depth": q.max_depth}))
-    rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))[..., :3]
+    scene = mi.load_dict(
+        _scene_dict(mi, recipe, width, height, {'type': 'path', 'max_depth': q.max_depth})
+    )
+    rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))[
+        ..., :3
+    ]
     image = cv2.cvtColor(_tonemap(rgb, recipe.exposure), cv2.COLOR_RGB2BGR)
     if q.denoise:
         image = cv2.bilateralFilter(image, 5, 30, 3)
@@ -469,27 +628,48 @@ def render_pbr_scene(seed: int, index: int, width: int = 640, height: int = 480,
     if recipe.blur:
         image = cv2.GaussianBlur(image, (recipe.blur, recipe.blur), 0)
     if recipe.noise > 0.5:
-        image = np.clip(image.astype(np.int16) + rng.normal(0, recipe.noise, image.shape).astype(np.int16),
-                        0, 255).astype(np.uint8)
+        image = np.clip(
+            image.astype(np.int16) + rng.normal(0, recipe.noise, image.shape).astype(np.int16),
+            0,
+            255,
+        ).astype(np.uint8)
 
     # ground truth: what each pixel sees first, then each object alone (coarse) for its visibility
-    aov = {"type": "aov", "aovs": "si:shape_index"}
+    aov = {'type': 'aov', 'aovs': 'si:shape_index'}
     ids, names = _shape_ids(mi, _scene_dict(mi, recipe, width, height, aov))
-    owner = np.array([int(n[3:].split("_")[0]) if n.startswith("obj") else -1 for n in names] + [-1])
-    pixel_owner = owner[ids]           # ids of -1 index the trailing -1
+    owner = np.array(
+        [int(n[3:].split('_')[0]) if n.startswith('obj') else -1 for n in names] + [-1]
+    )
+    pixel_owner = owner[ids]  # ids of -1 index the trailing -1
     coarse = max(1, min(width, height) // 120)
     objects = []
     for i, obj in enumerate(recipe.objects):
         ys, xs = np.nonzero(pixel_owner == i)
         if len(xs) < 16:
             continue
-        alone, _ = _shape_ids(mi, _scene_dict(mi, recipe, width // coarse, height // coarse, aov,
-                                              objects=[obj], background=False))
+        alone, _ = _shape_ids(
+            mi,
+            _scene_dict(
+                mi, recipe, width // coarse, height // coarse, aov, objects=[obj], background=False
+            ),
+        )
         full = max(1, int((alone >= 0).sum())) * coarse * coarse
         box = Box.from_xyxy(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-        objects.append(SceneObject(obj.kind, obj.variant, box, visibility=min(1.0, len(xs) / full)))
+        objects.append(
+            SceneObject(obj.kind, obj.variant, box, visibility=min(1.0, len(xs) / full))
+        )
     return Scene(image=image, objects=objects)
 
 
-__all__ = ["QUALITIES", "Quality", "render_pbr_scene", "make_recipe", "lathe", "tube", "signed_volume",
-           "vessel_profile", "fill_profile", "MeshData"]
+__all__ = [
+    'QUALITIES',
+    'Quality',
+    'render_pbr_scene',
+    'make_recipe',
+    'lathe',
+    'tube',
+    'signed_volume',
+    'vessel_profile',
+    'fill_profile',
+    'MeshData',
+]

@@ -1,4 +1,5 @@
 """Scoring pipeline output against ground truth, and latency statistics. Pure Python + numpy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ class Tally:
     correct: int = 0
     wrong: int = 0
     missed: int = 0
-    per_class: dict = field(default_factory=dict)   # kind -> [correct, total]
+    per_class: dict = field(default_factory=dict)  # kind -> [correct, total]
 
     @property
     def total(self) -> int:
@@ -21,9 +22,9 @@ class Tally:
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.total if self.total else float("nan")
+        return self.correct / self.total if self.total else float('nan')
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: 'Tally') -> None:
         self.correct += other.correct
         self.wrong += other.wrong
         self.missed += other.missed
@@ -33,7 +34,9 @@ class Tally:
             cur[1] += t
 
 
-def score_frame(truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], min_iou: float = 0.5) -> Tally:
+def score_frame(
+    truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], min_iou: float = 0.5
+) -> Tally:
     """Greedy one-to-one matching by IoU: a truth object is correct when its matched box has its class."""
     tally = Tally()
     match = match_boxes([t for t, _ in truth], [p for p, _ in predicted], min_iou)
@@ -52,6 +55,6 @@ def score_frame(truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], 
 
 def percentiles(values, qs=(50, 95)) -> dict:
     if len(values) == 0:
-        return {f"p{q}": float("nan") for q in qs} | {"max": float("nan")}
+        return {f'p{q}': float('nan') for q in qs} | {'max': float('nan')}
     a = np.asarray(values, dtype=float)
-    return {f"p{q}": float(np.percentile(a, q)) for q in qs} | {"max": float(a.max())}
+    return {f'p{q}': float(np.percentile(a, q)) for q in qs} | {'max': float(a.max())}

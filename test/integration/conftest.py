@@ -3,44 +3,52 @@
 Every test session gets its own ROS_DOMAIN_ID (and discovery limited to this host), so parallel
 or repeated runs on one machine cannot hear each other.
 """
+
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
 
 from glass_perception.core.dds import describe
 from glass_perception.tools.fuzz import setup_env
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PARAMS = ROOT / "config" / "params.yaml"
+PARAMS = ROOT / 'config' / 'params.yaml'
 
 # A random domain, discovery on this host, the large-image transport: as glass-fuzz sets up.
 # (GLASS_TEST_DOMAIN_ID picks the domain, to re-run a failure on the one the summary names)
-_domain = setup_env(int(os.environ["GLASS_TEST_DOMAIN_ID"]) if os.environ.get("GLASS_TEST_DOMAIN_ID") else None)
+_domain = setup_env(
+    int(os.environ['GLASS_TEST_DOMAIN_ID']) if os.environ.get('GLASS_TEST_DOMAIN_ID') else None
+)
 
 
 def pytest_terminal_summary(terminalreporter):
-    terminalreporter.write_line(f"integration tests ran on ROS_DOMAIN_ID={_domain} (GLASS_TEST_DOMAIN_ID={_domain} "
-                                f"repeats it), {describe(os.environ)}")
+    terminalreporter.write_line(
+        f'integration tests ran on ROS_DOMAIN_ID={_domain} (GLASS_TEST_DOMAIN_ID={_domain} '
+        f'repeats it), {describe(os.environ)}'
+    )
 
 
 class NodeProcess:
     def __init__(self, name: str, log: Path, args: list[str]):
         self.name, self.log = name, log
-        self._log_file = open(log, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", f"glass_perception.nodes.{name}", *args],
-                                     stdout=self._log_file, stderr=subprocess.STDOUT, env=dict(os.environ))
+        self._log_file = open(log, 'wb')
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', f'glass_perception.nodes.{name}', *args],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
 
     def output(self) -> str:
         if not self._log_file.closed:
             self._log_file.flush()
-        return self.log.read_text(errors="replace")
+        return self.log.read_text(errors='replace')
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -73,24 +81,29 @@ def start_node(tmp_path):
     """start_node(name, params={...}, remaps={...}, namespace='') -> NodeProcess (stopped at teardown)."""
     started: list[NodeProcess] = []
 
-    def start(name: str, params: dict | None = None, remaps: dict | None = None, namespace: str = "",
-              params_file: Path | None = PARAMS) -> NodeProcess:
-        args = ["--ros-args", "-r", f"__node:={name}"]
+    def start(
+        name: str,
+        params: dict | None = None,
+        remaps: dict | None = None,
+        namespace: str = '',
+        params_file: Path | None = PARAMS,
+    ) -> NodeProcess:
+        args = ['--ros-args', '-r', f'__node:={name}']
         if params_file:
-            args += ["--params-file", str(params_file)]
+            args += ['--params-file', str(params_file)]
         if namespace:
-            args += ["-r", f"__ns:={namespace}"]
+            args += ['-r', f'__ns:={namespace}']
         for k, v in (remaps or {}).items():
-            args += ["-r", f"{k}:={v}"]
+            args += ['-r', f'{k}:={v}']
         for k, v in (params or {}).items():
             if isinstance(v, str):
                 v = "'" + v + "'"
             elif isinstance(v, bool):
-                v = "true" if v else "false"
+                v = 'true' if v else 'false'
             elif isinstance(v, list):
-                v = "[" + ",".join(f"'{x}'" for x in v) + "]"
-            args += ["-p", f"{k}:={v}"]
-        node = NodeProcess(name, tmp_path / f"{name}_{len(started)}.log", args)
+                v = '[' + ','.join(f"'{x}'" for x in v) + ']'
+            args += ['-p', f'{k}:={v}']
+        node = NodeProcess(name, tmp_path / f'{name}_{len(started)}.log', args)
         started.append(node)
         return node
 
@@ -105,7 +118,7 @@ def ros_node():
     import rclpy
 
     rclpy.init()
-    node = rclpy.create_node(f"test_probe_{os.getpid()}")
+    node = rclpy.create_node(f'test_probe_{os.getpid()}')
     yield node
     node.destroy_node()
     rclpy.try_shutdown()

@@ -1,12 +1,8 @@
 """detector_node running an ONNX export of the shipped detector, over real DDS."""
+
 from __future__ import annotations
 
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from sensor_msgs.msg import Image
-from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
-
 from glass_perception.core import messages
 from glass_perception.core.detector import Detector
 from glass_perception.core.image_codec import fill_image
@@ -14,6 +10,10 @@ from glass_perception.core.paths import DEFAULT_DETECTOR
 from glass_perception.core.synthetic import render_scene
 from glass_perception.nodes.common import DIAGNOSTICS_QOS, IMAGE_QOS, RESULT_QOS
 from glass_perception.tools.export_detector import export_onnx
+import pytest
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+from vision_msgs.msg import Detection2DArray
 
 from .conftest import spin_until
 
@@ -21,34 +21,49 @@ pytestmark = pytest.mark.integration
 
 
 def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
-    model = export_onnx(DEFAULT_DETECTOR, tmp_path / "glass_yolo11n.onnx", imgsz=320)
-    detector = start_node("detector_node", {"model": str(model)}, namespace="/onnx")
-    pub = ros_node.create_publisher(Image, "/onnx/camera/image_raw", IMAGE_QOS)
+    model = export_onnx(DEFAULT_DETECTOR, tmp_path / 'glass_yolo11n.onnx', imgsz=320)
+    detector = start_node('detector_node', {'model': str(model)}, namespace='/onnx')
+    pub = ros_node.create_publisher(Image, '/onnx/camera/image_raw', IMAGE_QOS)
     seen = []
-    ros_node.create_subscription(Detection2DArray, "/onnx/glass/detections", seen.append, RESULT_QOS)
+    ros_node.create_subscription(
+        Detection2DArray, '/onnx/glass/detections', seen.append, RESULT_QOS
+    )
     health = []
-    ros_node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: health.extend(
-        f"{s.message} {[(kv.key, kv.value) for kv in s.values][:4]}" for s in m.status if "/onnx/" in s.name),
-        DIAGNOSTICS_QOS)
-    assert detector.wait_output("detector ", 120), detector.output()
-    assert "glass_yolo11n.onnx" in detector.output() and "imgsz 320" in detector.output()
+    ros_node.create_subscription(
+        DiagnosticArray,
+        '/diagnostics',
+        lambda m: health.extend(
+            f'{s.message} {[(kv.key, kv.value) for kv in s.values][:4]}'
+            for s in m.status
+            if '/onnx/' in s.name
+        ),
+        DIAGNOSTICS_QOS,
+    )
+    assert detector.wait_output('detector ', 120), detector.output()
+    assert 'glass_yolo11n.onnx' in detector.output() and 'imgsz 320' in detector.output()
     assert spin_until(ros_node, lambda: pub.get_subscription_count() > 0, 30)
 
     image = render_scene(3, 0).image
-    msg = fill_image(Image(header=Header(frame_id="onnx_probe")), image, "bgr8")
+    msg = fill_image(Image(header=Header(frame_id='onnx_probe')), image, 'bgr8')
     msg.header.stamp.sec, msg.header.stamp.nanosec = 1234, 5678
-    for _ in range(40):                   # best effort, and discovery may lag: repeat until answered
+    for _ in range(40):  # best effort, and discovery may lag: repeat until answered
         pub.publish(msg)
         if spin_until(ros_node, lambda: seen, 1.5):
             break
-    assert seen, f"no detections from the ONNX model\n{health[-1:]}\n{detector.output()[-2000:]}"
+    assert seen, f'no detections from the ONNX model\n{health[-1:]}\n{detector.output()[-2000:]}'
     out = seen[0]
-    assert (out.header.stamp.sec, out.header.stamp.nanosec, out.header.frame_id) == (1234, 5678, "onnx_probe")
+    assert (out.header.stamp.sec, out.header.stamp.nanosec, out.header.frame_id) == (
+        1234,
+        5678,
+        'onnx_probe',
+    )
     # the same boxes, in pixels of the published image, as the core detector finds with this model in-process
-    expected = Detector(str(model), "cpu", 320).detect(image, 0.35, 0.5, 50)
+    expected = Detector(str(model), 'cpu', 320).detect(image, 0.35, 0.5, 50)
     got = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in out.detections]
-    assert expected and len(got) == len(expected), f"{got}\n{expected}"
+    assert expected and len(got) == len(expected), f'{got}\n{expected}'
     for e in expected:
-        assert any(name == e.class_name and box.iou(e.box) > 0.9 for box, name in got), f"{e} not in {got}"
-    assert "Traceback" not in detector.output()
+        assert any(name == e.class_name and box.iou(e.box) > 0.9 for box, name in got), (
+            f'{e} not in {got}'
+        )
+    assert 'Traceback' not in detector.output()
     assert detector.stop() == 0

@@ -1,4 +1,5 @@
 """Run-time faults, health reports and shutdown, with the nodes as real processes over real DDS."""
+
 from __future__ import annotations
 
 import os
@@ -6,13 +7,12 @@ import signal
 import time
 
 import cv2
-import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from sensor_msgs.msg import Image
-from vision_msgs.msg import Detection2DArray
-
 from glass_perception.core.synthetic import render_scene
 from glass_perception.nodes.common import DIAGNOSTICS_QOS, IMAGE_QOS, RESULT_QOS
+import pytest
+from sensor_msgs.msg import Image
+from vision_msgs.msg import Detection2DArray
 
 from .conftest import spin_until
 
@@ -23,16 +23,21 @@ class Health:
     """The latest /diagnostics status of each node, by node name, with its values as a dict."""
 
     def __init__(self, ros_node, namespace: str):
-        self.prefix = f"glass_perception: /{namespace}/"
+        self.prefix = f'glass_perception: /{namespace}/'
         self.latest: dict[str, tuple[int, str, dict, float]] = {}
         self.times: dict[str, list[float]] = {}
-        ros_node.create_subscription(DiagnosticArray, "/diagnostics", self._on, DIAGNOSTICS_QOS)
+        ros_node.create_subscription(DiagnosticArray, '/diagnostics', self._on, DIAGNOSTICS_QOS)
 
     def _on(self, msg: DiagnosticArray) -> None:
         for st in msg.status:
             if st.name.startswith(self.prefix):
                 node = st.name[len(self.prefix):]
-                self.latest[node] = (st.level[0], st.message, {kv.key: kv.value for kv in st.values}, time.monotonic())
+                self.latest[node] = (
+                    st.level[0],
+                    st.message,
+                    {kv.key: kv.value for kv in st.values},
+                    time.monotonic(),
+                )
                 self.times.setdefault(node, []).append(time.monotonic())
 
     def level(self, node: str) -> int | None:
@@ -46,115 +51,175 @@ class Health:
 
 
 def test_diagnostics_report_counts_latency_and_a_stalled_input(start_node, ros_node):
-    ns = "diag"
+    ns = 'diag'
     health = Health(ros_node, ns)
-    camera = start_node("camera_node", {"fps": 15.0}, namespace=f"/{ns}")
-    detector = start_node("detector_node", {"stale_after_s": 1.5}, namespace=f"/{ns}")
-    classifier = start_node("classifier_node", namespace=f"/{ns}")
+    camera = start_node('camera_node', {'fps': 15.0}, namespace=f'/{ns}')
+    detector = start_node('detector_node', {'stale_after_s': 1.5}, namespace=f'/{ns}')
+    classifier = start_node('classifier_node', namespace=f'/{ns}')
     nodes = (camera, detector, classifier)
 
     def logs():
-        return "\n".join(f"--- {n.name}\n{n.output()[-1500:]}" for n in nodes)
+        return '\n'.join(f'--- {n.name}\n{n.output()[-1500:]}' for n in nodes)
 
-    assert spin_until(ros_node, lambda: health.count("classifier_node", "processed") >= 10, 150), logs()
-    assert spin_until(ros_node, lambda: len(health.times.get("detector_node", [])) >= 4, 10), logs()
-    for node in ("camera_node", "detector_node", "classifier_node"):
+    assert spin_until(ros_node, lambda: health.count('classifier_node', 'processed') >= 10, 150), (
+        logs()
+    )
+    assert spin_until(ros_node, lambda: len(health.times.get('detector_node', [])) >= 4, 10), (
+        logs()
+    )
+    for node in ('camera_node', 'detector_node', 'classifier_node'):
         level, message, values, _ = health.latest[node]
         assert level in (DiagnosticStatus.OK[0], DiagnosticStatus.WARN[0]), (node, message)
-        for key in ("received", "processed", "processing_ms_p95", "latency_ms_p95", "processed_hz"):
+        for key in (
+            'received',
+            'processed',
+            'processing_ms_p95',
+            'latency_ms_p95',
+            'processed_hz',
+        ):
             assert key in values, (node, values)
-    for key in ("dropped", "crops_sent"):
-        assert key in health.latest["detector_node"][2]
-    assert "unpaired_evicted" in health.latest["classifier_node"][2]
+    for key in ('dropped', 'crops_sent'):
+        assert key in health.latest['detector_node'][2]
+    assert 'unpaired_evicted' in health.latest['classifier_node'][2]
     # latency grows along the chain: the classifier's output is older than the detector's
-    assert float(health.value("classifier_node", "latency_ms_p50")) > 0
-    gaps = [b - a for a, b in zip(health.times["detector_node"][-4:], health.times["detector_node"][-3:])]
-    assert all(0.5 < g < 2.0 for g in gaps), f"reports should come once a second: {gaps}"
+    assert float(health.value('classifier_node', 'latency_ms_p50')) > 0
+    gaps = [
+        b - a
+        for a, b in zip(health.times['detector_node'][-4:], health.times['detector_node'][-3:])
+    ]
+    assert all(0.5 < g < 2.0 for g in gaps), f'reports should come once a second: {gaps}'
 
     # the camera goes away: the detector says so within stale_after_s, and its counts add up
     assert camera.stop(signal.SIGINT) == 0
-    assert spin_until(ros_node, lambda: health.level("detector_node") == DiagnosticStatus.WARN[0]
-                      and "no input" in health.latest["detector_node"][1], 10), health.latest.get("detector_node")
-    received = health.count("detector_node", "received")
-    done = (health.count("detector_node", "processed") + health.count("detector_node", "dropped")
-            + health.count("detector_node", "rejected"))
-    assert received == done > 0, health.latest["detector_node"]
+    assert spin_until(
+        ros_node,
+        lambda: (
+            health.level('detector_node') == DiagnosticStatus.WARN[0]
+            and 'no input' in health.latest['detector_node'][1]
+        ),
+        10,
+    ), health.latest.get('detector_node')
+    received = health.count('detector_node', 'received')
+    done = (
+        health.count('detector_node', 'processed')
+        + health.count('detector_node', 'dropped')
+        + health.count('detector_node', 'rejected')
+    )
+    assert received == done > 0, health.latest['detector_node']
 
 
 def test_camera_source_vanishes_and_returns(start_node, ros_node, tmp_path):
-    ns = "flaky"
-    frames = tmp_path / "frames"
+    ns = 'flaky'
+    frames = tmp_path / 'frames'
     frames.mkdir()
     for i in range(3):
-        cv2.imwrite(str(frames / f"{i}.png"), render_scene(3, i, 160, 120).image)
+        cv2.imwrite(str(frames / f'{i}.png'), render_scene(3, i, 160, 120).image)
     health = Health(ros_node, ns)
     images = []
-    ros_node.create_subscription(Image, f"/{ns}/camera/image_raw", lambda m: images.append(time.monotonic()),
-                                 IMAGE_QOS)
-    camera = start_node("camera_node", {"source": str(frames), "fps": 10.0, "width": 160, "height": 120,
-                                        "retry_initial_s": 0.2, "retry_max_s": 1.0}, namespace=f"/{ns}")
+    ros_node.create_subscription(
+        Image, f'/{ns}/camera/image_raw', lambda m: images.append(time.monotonic()), IMAGE_QOS
+    )
+    camera = start_node(
+        'camera_node',
+        {
+            'source': str(frames),
+            'fps': 10.0,
+            'width': 160,
+            'height': 120,
+            'retry_initial_s': 0.2,
+            'retry_max_s': 1.0,
+        },
+        namespace=f'/{ns}',
+    )
     assert spin_until(ros_node, lambda: len(images) >= 5, 60), camera.output()
 
-    gone = tmp_path / "elsewhere"
-    frames.rename(gone)                                   # the camera is unplugged
-    assert spin_until(ros_node, lambda: health.level("camera_node") == DiagnosticStatus.ERROR[0], 10), \
-        (health.latest.get("camera_node"), camera.output()[-2000:])
-    assert "source lost" in health.latest["camera_node"][1]
+    gone = tmp_path / 'elsewhere'
+    frames.rename(gone)  # the camera is unplugged
+    assert spin_until(
+        ros_node, lambda: health.level('camera_node') == DiagnosticStatus.ERROR[0], 10
+    ), (health.latest.get('camera_node'), camera.output()[-2000:])
+    assert 'source lost' in health.latest['camera_node'][1]
     time.sleep(1.5)
     spin_until(ros_node, lambda: False, 0.5)
     before = len(images)
     spin_until(ros_node, lambda: False, 1.5)
-    assert len(images) == before, "frames kept coming from a source that is gone"
+    assert len(images) == before, 'frames kept coming from a source that is gone'
     assert camera.alive()
 
-    gone.rename(frames)                                   # and plugged back in
+    gone.rename(frames)  # and plugged back in
     assert spin_until(ros_node, lambda: len(images) >= before + 5, 20), camera.output()[-2000:]
-    assert spin_until(ros_node, lambda: health.level("camera_node") == DiagnosticStatus.OK[0]
-                      and health.count("camera_node", "reconnects") >= 1, 10), health.latest.get("camera_node")
+    assert spin_until(
+        ros_node,
+        lambda: (
+            health.level('camera_node') == DiagnosticStatus.OK[0]
+            and health.count('camera_node', 'reconnects') >= 1
+        ),
+        10,
+    ), health.latest.get('camera_node')
     out = camera.output()
-    assert "reopening" in out and "retrying in" in out, out[-2000:]
-    assert "Traceback" not in out
+    assert 'reopening' in out and 'retrying in' in out, out[-2000:]
+    assert 'Traceback' not in out
     assert camera.stop() == 0
 
 
 def test_a_killed_node_is_restarted_and_the_pipeline_resumes(start_node, ros_node):
-    ns = "restart"
+    ns = 'restart'
     health = Health(ros_node, ns)
     classes, detections = [], []
-    ros_node.create_subscription(Detection2DArray, f"/{ns}/glass/classifications", classes.append, RESULT_QOS)
-    ros_node.create_subscription(Detection2DArray, f"/{ns}/glass/detections", detections.append, RESULT_QOS)
-    camera = start_node("camera_node", {"fps": 5.0}, namespace=f"/{ns}")
-    detector = start_node("detector_node", namespace=f"/{ns}")
-    classifier = start_node("classifier_node", {"stale_after_s": 1.0}, namespace=f"/{ns}")
+    ros_node.create_subscription(
+        Detection2DArray, f'/{ns}/glass/classifications', classes.append, RESULT_QOS
+    )
+    ros_node.create_subscription(
+        Detection2DArray, f'/{ns}/glass/detections', detections.append, RESULT_QOS
+    )
+    camera = start_node('camera_node', {'fps': 5.0}, namespace=f'/{ns}')
+    detector = start_node('detector_node', namespace=f'/{ns}')
+    classifier = start_node('classifier_node', {'stale_after_s': 1.0}, namespace=f'/{ns}')
     assert spin_until(ros_node, lambda: len(classes) >= 3, 150), classifier.output()[-2000:]
 
-    detector.proc.kill()                                   # the detector dies hard
+    detector.proc.kill()  # the detector dies hard
     detector.proc.wait(10)
     t_kill = time.monotonic()
     n_classes = len(classes)
-    assert spin_until(ros_node, lambda: health.level("classifier_node") == DiagnosticStatus.WARN[0]
-                      and "no input" in health.latest["classifier_node"][1], 10), health.latest.get("classifier_node")
-    assert camera.alive() and classifier.alive(), "the others must keep running"
+    assert spin_until(
+        ros_node,
+        lambda: (
+            health.level('classifier_node') == DiagnosticStatus.WARN[0]
+            and 'no input' in health.latest['classifier_node'][1]
+        ),
+        10,
+    ), health.latest.get('classifier_node')
+    assert camera.alive() and classifier.alive(), 'the others must keep running'
     # the camera reports once a second; the classifier's WARN can come first
-    assert spin_until(ros_node, lambda: health.latest["camera_node"][3] > t_kill, 5), "the camera must keep reporting"
+    assert spin_until(ros_node, lambda: health.latest['camera_node'][3] > t_kill, 5), (
+        'the camera must keep reporting'
+    )
     assert len(classes) <= n_classes + 1
 
-    start_node("detector_node", namespace=f"/{ns}")        # and comes back
-    assert spin_until(ros_node, lambda: len(classes) >= n_classes + 3, 150), classifier.output()[-2000:]
+    start_node('detector_node', namespace=f'/{ns}')  # and comes back
+    assert spin_until(ros_node, lambda: len(classes) >= n_classes + 3, 150), classifier.output()[
+        -2000:
+    ]
     assert camera.alive() and classifier.alive()
-    assert "Traceback" not in classifier.output() + camera.output()
+    assert 'Traceback' not in classifier.output() + camera.output()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_every_node_stops_within_two_seconds_while_busy(start_node, ros_node, sig):
-    ns = f"stop{int(sig)}"
+    ns = f'stop{int(sig)}'
     debug = []
-    ros_node.create_subscription(Image, f"/{ns}/glass/debug_image", debug.append, IMAGE_QOS)  # overlay draws
-    nodes = [start_node("camera_node", {"fps": 30.0}, namespace=f"/{ns}"),
-             start_node("detector_node", namespace=f"/{ns}"),
-             start_node("classifier_node", namespace=f"/{ns}"),
-             start_node("overlay_node", namespace=f"/{ns}")]
-    assert spin_until(ros_node, lambda: len(debug) >= 3, 150), "\n".join(n.output()[-1000:] for n in nodes)
+    ros_node.create_subscription(
+        Image, f'/{ns}/glass/debug_image', debug.append, IMAGE_QOS
+    )  # overlay draws
+    nodes = [
+        start_node('camera_node', {'fps': 30.0}, namespace=f'/{ns}'),
+        start_node('detector_node', namespace=f'/{ns}'),
+        start_node('classifier_node', namespace=f'/{ns}'),
+        start_node('overlay_node', namespace=f'/{ns}'),
+    ]
+    assert spin_until(ros_node, lambda: len(debug) >= 3, 150), '\n'.join(
+        n.output()[-1000:] for n in nodes
+    )
     t0 = time.monotonic()
     for n in nodes:
         n.proc.send_signal(sig)
@@ -162,18 +227,18 @@ def test_every_node_stops_within_two_seconds_while_busy(start_node, ros_node, si
         try:
             n.proc.wait(max(0.0, t0 + 2.0 - time.monotonic()))
         except Exception:
-            pytest.fail(f"{n.name} still running 2 s after {sig.name}\n{n.output()[-1500:]}")
-        assert n.proc.returncode == 0, f"{n.name} exited {n.proc.returncode}\n{n.output()[-1500:]}"
-        assert "Traceback" not in n.output(), n.output()[-2000:]
+            pytest.fail(f'{n.name} still running 2 s after {sig.name}\n{n.output()[-1500:]}')
+        assert n.proc.returncode == 0, f'{n.name} exited {n.proc.returncode}\n{n.output()[-1500:]}'
+        assert 'Traceback' not in n.output(), n.output()[-2000:]
 
 
 def test_a_camera_that_does_not_exist_stops_the_node_within_seconds(start_node):
-    device = next(f"/dev/video{i}" for i in range(90, 100) if not os.path.exists(f"/dev/video{i}"))
+    device = next(f'/dev/video{i}' for i in range(90, 100) if not os.path.exists(f'/dev/video{i}'))
     t0 = time.monotonic()
-    camera = start_node("camera_node", {"source": device, "open_timeout_s": 1.0})
+    camera = start_node('camera_node', {'source': device, 'open_timeout_s': 1.0})
     camera.proc.wait(60)
     out = camera.output()
     assert camera.proc.returncode != 0
-    assert device in out and "open_timeout_s" in out, out
-    assert "Traceback" not in out, out
+    assert device in out and 'open_timeout_s' in out, out
+    assert 'Traceback' not in out, out
     assert time.monotonic() - t0 < 30

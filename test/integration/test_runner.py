@@ -1,4 +1,5 @@
 """glass-pipeline, the README's way to run the pipeline without `ros2 launch`."""
+
 from __future__ import annotations
 
 import json
@@ -14,26 +15,48 @@ pytestmark = pytest.mark.integration
 
 
 def test_runner_prints_classifications_saves_frames_and_reports(tmp_path):
-    out = tmp_path / "demo"
+    out = tmp_path / 'demo'
     proc = subprocess.run(
-        [sys.executable, "-m", "glass_perception.tools.pipeline", "--params", str(PARAMS), "--frames", "30",
-         "--warmup", "2", "--save-dir", str(out), "--save-every", "1", "--report", str(tmp_path / "r.json"),
-         "--namespace", "runner"],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            '-m',
+            'glass_perception.tools.pipeline',
+            '--params',
+            str(PARAMS),
+            '--frames',
+            '30',
+            '--warmup',
+            '2',
+            '--save-dir',
+            str(out),
+            '--save-every',
+            '1',
+            '--report',
+            str(tmp_path / 'r.json'),
+            '--namespace',
+            'runner',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "object(s)" in proc.stdout and "glass-pipeline summary" in proc.stdout
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["classified_frames"] >= 32
-    assert report["node_exit_codes"] == {n: 0 for n in ("camera_node", "detector_node", "classifier_node",
-                                                          "overlay_node")}
-    assert report["latency_ms"]["p50"] > 0
-    e2e = report["end_to_end"]
-    assert e2e["glasses"] > 0, "no classification matched a camera frame's ground truth by stamp"
-    frames = report["annotated_frames"]
-    assert frames, "no annotated frames saved"
+    assert 'object(s)' in proc.stdout and 'glass-pipeline summary' in proc.stdout
+    report = json.loads((tmp_path / 'r.json').read_text())
+    assert report['classified_frames'] >= 32
+    assert report['node_exit_codes'] == {
+        n: 0 for n in ('camera_node', 'detector_node', 'classifier_node', 'overlay_node')
+    }
+    assert report['latency_ms']['p50'] > 0
+    e2e = report['end_to_end']
+    assert e2e['glasses'] > 0, "no classification matched a camera frame's ground truth by stamp"
+    frames = report['annotated_frames']
+    assert frames, 'no annotated frames saved'
     img = cv2.imread(frames[0])
     assert img is not None and img.shape == (480, 640, 3)
-    for name in ("camera_node", "detector_node", "classifier_node", "overlay_node"):
-        log = (out / "logs" / f"{name}.log").read_text()
-        assert "Traceback" not in log, log
-        assert "/runner/" in log or "runner." in log, f"{name} did not run in the namespace: {log[-500:]}"
+    for name in ('camera_node', 'detector_node', 'classifier_node', 'overlay_node'):
+        log = (out / 'logs' / f'{name}.log').read_text()
+        assert 'Traceback' not in log, log
+        assert '/runner/' in log or 'runner.' in log, (
+            f'{name} did not run in the namespace: {log[-500:]}'
+        )

@@ -3,18 +3,18 @@
 If a case's label (valid / malformed / unpaired) disagreed with what the node's own rules make of
 it, the DDS fuzzing would report the node wrongly; these tests keep the generator honest.
 """
+
 from __future__ import annotations
 
 import math
 
 import cv2
+from glass_perception.core.geometry import unstack_crops
+from glass_perception.core.image_codec import ENCODINGS, image_to_bgr, ImageError
+from glass_perception.core.messages import box_of, stamp_key
+from glass_perception.workflow import fuzz
 import numpy as np
 import pytest
-
-from glass_perception.workflow import fuzz
-from glass_perception.core.geometry import unstack_crops
-from glass_perception.core.image_codec import ENCODINGS, ImageError, image_to_bgr
-from glass_perception.core.messages import box_of, stamp_key
 
 
 def test_a_case_is_rebuilt_from_seed_target_and_index():
@@ -22,24 +22,50 @@ def test_a_case_is_rebuilt_from_seed_target_and_index():
         for i in (0, 7, 123):
             a, b = fuzz.case(42, target, i), fuzz.case(42, target, i)
             assert (a.kind, a.expect, a.stamp) == (b.kind, b.expect, b.stamp)
-            assert repr(a.messages) == repr(b.messages)          # repr: NaN boxes compare unequal
+            assert repr(a.messages) == repr(b.messages)  # repr: NaN boxes compare unequal
         streamed = list(fuzz.cases(42, 5, target, start=120))
         assert [c.index for c in streamed] == [120, 121, 122, 123, 124]
         assert repr(streamed[3].messages) == repr(fuzz.case(42, target, 123).messages)
-    assert fuzz.case(1, "detector", 3).stamp != fuzz.case(1, "detector", 4).stamp
+    assert fuzz.case(1, 'detector', 3).stamp != fuzz.case(1, 'detector', 4).stamp
 
 
 def test_every_kind_of_the_brief_is_generated():
     kinds = {t: {c.kind for c in fuzz.cases(3, 400, t)} for t in fuzz.TARGETS}
-    for k in ("step_too_small", "data_truncated", "data_oversized", "zero_size", "huge_size_tiny_data",
-              "unknown_encoding", "mono16_be", "16UC1", "rgba8", "bgra8", "mono8", "odd_size"):
-        assert any(x.startswith(k) for x in kinds["detector"]), k
-    assert any(x.endswith("_padded") for x in kinds["detector"])
-    for k in ("count_mismatch", "stamp_mismatch", "valid_empty", "nan_box", "inf_box", "negative_size_box",
-              "crops_height_not_multiple", "too_many_detections"):
-        assert k in kinds["classifier"], k
-    for k in ("nan_box", "no_hypotheses", "fragile_ids_do_not_match", "box_far_outside", "fragile_missing"):
-        assert k in kinds["overlay"], k
+    for k in (
+        'step_too_small',
+        'data_truncated',
+        'data_oversized',
+        'zero_size',
+        'huge_size_tiny_data',
+        'unknown_encoding',
+        'mono16_be',
+        '16UC1',
+        'rgba8',
+        'bgra8',
+        'mono8',
+        'odd_size',
+    ):
+        assert any(x.startswith(k) for x in kinds['detector']), k
+    assert any(x.endswith('_padded') for x in kinds['detector'])
+    for k in (
+        'count_mismatch',
+        'stamp_mismatch',
+        'valid_empty',
+        'nan_box',
+        'inf_box',
+        'negative_size_box',
+        'crops_height_not_multiple',
+        'too_many_detections',
+    ):
+        assert k in kinds['classifier'], k
+    for k in (
+        'nan_box',
+        'no_hypotheses',
+        'fragile_ids_do_not_match',
+        'box_far_outside',
+        'fragile_missing',
+    ):
+        assert k in kinds['overlay'], k
 
 
 def _decodes(msg) -> bool:
@@ -52,15 +78,15 @@ def _decodes(msg) -> bool:
 
 
 def test_image_cases_agree_with_the_codec():
-    for c in fuzz.cases(5, 300, "detector"):
-        (_, msg), = c.messages
+    for c in fuzz.cases(5, 300, 'detector'):
+        ((_, msg),) = c.messages
         assert _decodes(msg) == (c.expect == fuzz.VALID), c.describe()
-        if c.kind == "huge_size_tiny_data":
-            assert len(msg.data) < 64                # nothing of the claimed size is ever sent or allocated
-    for c in fuzz.cases(5, 300, "overlay"):
+        if c.kind == 'huge_size_tiny_data':
+            assert len(msg.data) < 64  # nothing of the claimed size is ever sent or allocated
+    for c in fuzz.cases(5, 300, 'overlay'):
         images = [m for topic, m in c.messages if topic == fuzz.CAMERA]
         if images:
-            assert _decodes(images[0]) == (not c.kind.startswith("image_")), c.describe()
+            assert _decodes(images[0]) == (not c.kind.startswith('image_')), c.describe()
 
 
 def _classifier_verdict(c) -> str:
@@ -68,7 +94,7 @@ def _classifier_verdict(c) -> str:
     halves = dict(c.messages)
     cands, crops = halves.get(fuzz.CANDIDATES), halves.get(fuzz.CROPS)
     if cands is not None and not cands.detections:
-        return fuzz.VALID                              # answered at once with an empty message
+        return fuzz.VALID  # answered at once with an empty message
     if cands is None or crops is None or stamp_key(cands.header) != stamp_key(crops.header):
         return fuzz.UNPAIRED
     if len(cands.detections) > fuzz.MAX_CANDIDATES:
@@ -82,12 +108,12 @@ def _classifier_verdict(c) -> str:
 
 
 def test_classifier_cases_agree_with_the_node_rules():
-    for c in fuzz.cases(5, 250, "classifier"):
+    for c in fuzz.cases(5, 250, 'classifier'):
         assert _classifier_verdict(c) == c.expect, c.describe()
 
 
 def test_overlay_cases_agree_with_the_node_rules():
-    for c in fuzz.cases(5, 300, "overlay"):
+    for c in fuzz.cases(5, 300, 'overlay'):
         msgs = {}
         for topic, m in c.messages:
             msgs[topic] = m
@@ -104,29 +130,35 @@ def test_overlay_cases_agree_with_the_node_rules():
         assert verdict == c.expect, c.describe()
 
 
-@pytest.mark.parametrize("encoding", fuzz.IMAGE_ENCODINGS)
-@pytest.mark.parametrize("big_endian", [False, True])
-@pytest.mark.parametrize("pad", [0, 6])
+@pytest.mark.parametrize('encoding', fuzz.IMAGE_ENCODINGS)
+@pytest.mark.parametrize('big_endian', [False, True])
+@pytest.mark.parametrize('pad', [0, 6])
 def test_valid_images_decode_to_the_picture(encoding, big_endian, pad):
     """Every encoding the nodes take, either byte order, padded rows: the codec gives back the picture."""
     bgr = fuzz.scene(3)
     msg = fuzz.raw_image((1, 2), fuzz.pixels(bgr, encoding), encoding, big_endian, pad)
-    assert msg.step == bgr.shape[1] * np.dtype(ENCODINGS[encoding].dtype).itemsize * ENCODINGS[encoding].channels + pad
+    assert (
+        msg.step
+        == bgr.shape[1]
+        * np.dtype(ENCODINGS[encoding].dtype).itemsize
+        * ENCODINGS[encoding].channels
+        + pad
+    )
     out = image_to_bgr(msg)
     gray = cv2.cvtColor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if ENCODINGS[encoding].channels >= 3:
         assert np.array_equal(out, bgr)
-    elif ENCODINGS[encoding].channels == 1:        # mono8, and mono16 / 16UC1 in either byte order
+    elif ENCODINGS[encoding].channels == 1:  # mono8, and mono16 / 16UC1 in either byte order
         assert np.array_equal(out, gray)
-    else:                                          # 4:2:2 halves the colour resolution
+    else:  # 4:2:2 halves the colour resolution
         assert np.abs(out.astype(int) - bgr.astype(int)).mean() < 8
 
 
 def test_big_endian_mono16_is_read_as_big_endian():
     values = np.array([[0x0102, 0xA0B0]], np.uint16)
-    be = fuzz.raw_image((0, 0), values, "mono16", big_endian=True)
+    be = fuzz.raw_image((0, 0), values, 'mono16', big_endian=True)
     assert bytes(be.data) == bytes([0x01, 0x02, 0xA0, 0xB0]) and be.is_bigendian == 1
-    assert image_to_bgr(be)[0, :, 0].tolist() == [0x01, 0xA0]        # high bytes, not 0x02 / 0xB0
+    assert image_to_bgr(be)[0, :, 0].tolist() == [0x01, 0xA0]  # high bytes, not 0x02 / 0xB0
 
 
 def test_bad_boxes_are_bad():
@@ -139,8 +171,16 @@ def test_bad_boxes_are_bad():
 
 def _fields(msg) -> tuple:
     """What a message carries, comparable (NaN-safe) and quick to build."""
-    if hasattr(msg, "data"):
-        return (repr(msg.header), msg.height, msg.width, msg.encoding, msg.is_bigendian, msg.step, bytes(msg.data))
+    if hasattr(msg, 'data'):
+        return (
+            repr(msg.header),
+            msg.height,
+            msg.width,
+            msg.encoding,
+            msg.is_bigendian,
+            msg.step,
+            bytes(msg.data),
+        )
     return (repr(msg.header), len(msg.detections), repr(msg.detections[:20]))
 
 

@@ -1,12 +1,12 @@
 """glass_perception.core.latest.LatestWorker: the newest item wins, stale ones are dropped."""
+
 from __future__ import annotations
 
 import threading
 import time
 
-import pytest
-
 from glass_perception.core.latest import LatestWorker
+import pytest
 
 TIMEOUT = 5.0
 
@@ -40,12 +40,12 @@ def test_slow_handler_sees_first_and_latest_only(workers):
     w = LatestWorker(handler, errors.append)
     workers.append(w)
     w.put(1)
-    assert started.wait(TIMEOUT)            # the worker is busy with item 1
+    assert started.wait(TIMEOUT)  # the worker is busy with item 1
     for item in (2, 3, 4, 5):
-        w.put(item)                          # 2, 3 and 4 are replaced before the worker is free
+        w.put(item)  # 2, 3 and 4 are replaced before the worker is free
     release.set()
     assert wait_for(lambda: w.processed == 2)
-    time.sleep(0.05)                         # nothing else turns up
+    time.sleep(0.05)  # nothing else turns up
     assert handled == [1, 5]
     assert (w.received, w.dropped, w.processed) == (5, 3, 2)
     assert errors == []
@@ -55,18 +55,18 @@ def test_handler_exception_is_reported_and_worker_goes_on(workers):
     handled, errors = [], []
 
     def handler(item):
-        if item == "bad":
-            raise ValueError("bad item")
+        if item == 'bad':
+            raise ValueError('bad item')
         handled.append(item)
 
     w = LatestWorker(handler, errors.append)
     workers.append(w)
-    w.put("bad")
+    w.put('bad')
     assert wait_for(lambda: w.processed == 1)
-    assert len(errors) == 1 and isinstance(errors[0], ValueError) and str(errors[0]) == "bad item"
-    w.put("good")
+    assert len(errors) == 1 and isinstance(errors[0], ValueError) and str(errors[0]) == 'bad item'
+    w.put('good')
     assert wait_for(lambda: w.processed == 2)
-    assert handled == ["good"]
+    assert handled == ['good']
     assert w.dropped == 0
 
 
@@ -80,7 +80,7 @@ def test_none_is_an_item_too(workers):
 
 
 def test_stop_ends_the_thread():
-    w = LatestWorker(lambda item: None, lambda e: None, name="test-worker")
-    assert w._thread.name == "test-worker" and w._thread.daemon
+    w = LatestWorker(lambda item: None, lambda e: None, name='test-worker')
+    assert w._thread.name == 'test-worker' and w._thread.daemon
     w.stop()
     assert not w._thread.is_alive()

@@ -1,32 +1,40 @@
 """The ROS package's files agree with each other: package.xml, setup.py, launch file, config."""
+
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
-import yaml
 
 from glass_perception.core.params import NODES
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _entry_points() -> dict[str, str]:
-    text = (ROOT / "setup.py").read_text()
+    text = (ROOT / 'setup.py').read_text()
     return dict(re.findall(r'"([\w-]+) = (glass_perception[\w.]+:main)"', text))
 
 
 def test_package_xml_is_format_3_with_real_dependencies():
-    root = ET.parse(ROOT / "package.xml").getroot()
-    assert root.get("format") == "3"
-    assert root.findtext("name") == "glass_perception"
-    assert root.findtext("export/build_type") == "ament_python"
-    deps = {e.text for e in root if e.tag.endswith("depend")}
-    for needed in ("rclpy", "sensor_msgs", "std_msgs", "vision_msgs", "launch_ros", "python3-numpy", "python3-opencv"):
+    root = ET.parse(ROOT / 'package.xml').getroot()
+    assert root.get('format') == '3'
+    assert root.findtext('name') == 'glass_perception'
+    assert root.findtext('export/build_type') == 'ament_python'
+    deps = {e.text for e in root if e.tag.endswith('depend')}
+    for needed in (
+        'rclpy',
+        'sensor_msgs',
+        'std_msgs',
+        'vision_msgs',
+        'launch_ros',
+        'python3-numpy',
+        'python3-opencv',
+    ):
         assert needed in deps, needed
-    assert root.findtext("license") == "AGPL-3.0-only"
+    assert root.findtext('license') == 'AGPL-3.0-only'
 
 
 def test_every_node_has_a_console_entry_point_that_imports():
@@ -34,57 +42,85 @@ def test_every_node_has_a_console_entry_point_that_imports():
 
     eps = _entry_points()
     for node in NODES:
-        assert node in eps, f"setup.py has no console script for {node}"
-        module, func = eps[node].split(":")
+        assert node in eps, f'setup.py has no console script for {node}'
+        module, func = eps[node].split(':')
         assert callable(getattr(importlib.import_module(module), func))
-    for tool in ("glass-pipeline", "glass-echo", "glass-train", "glass-synth", "glass-evaluate",
-                 "glass-train-detector", "glass-export-detector", "glass-compare-models"):
-        module, func = _entry_points()[tool].split(":")
+    for tool in (
+        'glass-pipeline',
+        'glass-echo',
+        'glass-train',
+        'glass-synth',
+        'glass-evaluate',
+        'glass-train-detector',
+        'glass-export-detector',
+        'glass-compare-models',
+    ):
+        module, func = _entry_points()[tool].split(':')
         assert callable(getattr(importlib.import_module(module), func))
 
 
 def test_ament_resource_marker_and_setup_cfg_script_dir():
-    assert (ROOT / "resource" / "glass_perception").is_file()
-    cfg = (ROOT / "setup.cfg").read_text()
-    assert "script_dir=$base/lib/glass_perception" in cfg   # where `ros2 run` looks
+    assert (ROOT / 'resource' / 'glass_perception').is_file()
+    cfg = (ROOT / 'setup.cfg').read_text()
+    assert 'script_dir=$base/lib/glass_perception' in cfg  # where `ros2 run` looks
 
 
 def test_launch_file_starts_the_nodes_with_the_declared_arguments():
-    tree = ast.parse((ROOT / "launch" / "pipeline.launch.py").read_text())
-    consts = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-    nodes_tuple = next(n for n in ast.walk(tree) if isinstance(n, ast.Assign)
-                       and getattr(n.targets[0], "id", "") == "NODES")
+    tree = ast.parse((ROOT / 'launch' / 'pipeline.launch.py').read_text())
+    consts = {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    nodes_tuple = next(
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'NODES'
+    )
     assert tuple(ast.literal_eval(nodes_tuple.value)) == tuple(NODES)
-    declared = {c.args[0].value for c in ast.walk(tree) if isinstance(c, ast.Call)
-                and getattr(c.func, "id", "") == "DeclareLaunchArgument"}
-    assert {"source", "params_file", "device", "detector_model", "classifier_model", "namespace",
-            "rviz"} <= declared
+    declared = {
+        c.args[0].value
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call) and getattr(c.func, 'id', '') == 'DeclareLaunchArgument'
+    }
+    assert {
+        'source',
+        'params_file',
+        'device',
+        'detector_model',
+        'classifier_model',
+        'namespace',
+        'rviz',
+    } <= declared
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "glass_perception.core.dds" in imported    # the large-image Fast DDS profile, as glass-pipeline sets it
-    assert "glass_perception.rviz" in consts and (ROOT / "config" / "glass_perception.rviz").is_file()
+    assert (
+        'glass_perception.core.dds' in imported
+    )  # the large-image Fast DDS profile, as glass-pipeline sets it
+    assert (
+        'glass_perception.rviz' in consts and (ROOT / 'config' / 'glass_perception.rviz').is_file()
+    )
     # the launch file and glass-pipeline start the same executables
     from glass_perception.tools.pipeline import NODES as RUNNER_NODES
+
     assert tuple(RUNNER_NODES) == tuple(NODES)
 
 
 def test_rviz_config_shows_debug_image_and_crops():
-    cfg = yaml.safe_load((ROOT / "config" / "glass_perception.rviz").read_text())
-    topics = {d["Topic"]["Value"] for d in cfg["Visualization Manager"]["Displays"]}
-    assert topics == {"glass/debug_image", "glass/crops"}
+    cfg = yaml.safe_load((ROOT / 'config' / 'glass_perception.rviz').read_text())
+    topics = {d['Topic']['Value'] for d in cfg['Visualization Manager']['Displays']}
+    assert topics == {'glass/debug_image', 'glass/crops'}
 
 
 def test_vision_msgs_copy_cannot_shadow_a_distro_package():
-    assert (ROOT / "interfaces" / "COLCON_IGNORE").is_file()
-    root = ET.parse(ROOT / "interfaces" / "vision_msgs" / "package.xml").getroot()
-    assert root.findtext("name") == "vision_msgs" and root.findtext("version") == "4.1.1"
+    assert (ROOT / 'interfaces' / 'COLCON_IGNORE').is_file()
+    root = ET.parse(ROOT / 'interfaces' / 'vision_msgs' / 'package.xml').getroot()
+    assert root.findtext('name') == 'vision_msgs' and root.findtext('version') == '4.1.1'
 
 
 def test_shipped_models_are_installed_with_the_package_and_small():
     from glass_perception.core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
 
-    for f in (DEFAULT_DETECTOR, DEFAULT_CLASSIFIER, DEFAULT_CLASSIFIER.with_suffix(".json")):
+    for f in (DEFAULT_DETECTOR, DEFAULT_CLASSIFIER, DEFAULT_CLASSIFIER.with_suffix('.json')):
         assert f.is_file(), f
-    assert DEFAULT_DETECTOR.stat().st_size <= 10 * 2 ** 20
-    assert DEFAULT_CLASSIFIER.stat().st_size <= 10 * 2 ** 20
-    text = (ROOT / "setup.py").read_text()
-    assert "models/*.pt" in text and "models/*.safetensors" in text and "models/*.json" in text
+    assert DEFAULT_DETECTOR.stat().st_size <= 10 * 2**20
+    assert DEFAULT_CLASSIFIER.stat().st_size <= 10 * 2**20
+    text = (ROOT / 'setup.py').read_text()
+    assert 'models/*.pt' in text and 'models/*.safetensors' in text and 'models/*.json' in text

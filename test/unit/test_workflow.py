@@ -1,132 +1,300 @@
 """The model workflow end to end, small enough for CI: synthesise, train, resume, evaluate, load."""
+
 from __future__ import annotations
 
-import json
 from dataclasses import replace
+import json
 from pathlib import Path
-
-import numpy as np
-import pytest
 
 from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.synthetic import CLASSES
-from glass_perception.workflow.training import LR_FLOOR, TrainConfig, learning_rate
 from glass_perception.tools import evaluate, synth, train
+from glass_perception.workflow.training import learning_rate, LR_FLOOR, TrainConfig
+import numpy as np
+import pytest
 
 
 def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
-    for split, seed, scenes in (("train", 501, 16), ("val", 502, 6)):
-        assert synth.main(["classify", "--out", str(tmp_path / split), "--seed", str(seed),
-                           "--scenes", str(scenes), "--crop-size", "48", "--renderer", "pbr", "--quality", "preview",
-                           "--width", "200", "--height", "150"]) == 0
+    for split, seed, scenes in (('train', 501, 16), ('val', 502, 6)):
+        assert (
+            synth.main(
+                [
+                    'classify',
+                    '--out',
+                    str(tmp_path / split),
+                    '--seed',
+                    str(seed),
+                    '--scenes',
+                    str(scenes),
+                    '--crop-size',
+                    '48',
+                    '--renderer',
+                    'pbr',
+                    '--quality',
+                    'preview',
+                    '--width',
+                    '200',
+                    '--height',
+                    '150',
+                ]
+            )
+            == 0
+        )
     for c in CLASSES:
-        assert list((tmp_path / "train" / c).glob("*.png")), f"no {c} crops rendered"
+        assert list((tmp_path / 'train' / c).glob('*.png')), f'no {c} crops rendered'
 
-    out = tmp_path / "models" / "tiny.v1"      # a dotted stem must not confuse the file names
-    common = ["--data", str(tmp_path / "train"), "--val-data", str(tmp_path / "val"), "--out", str(out),
-              "--init", "scratch", "--no-freeze-backbone", "--input-size", "48", "--batch-size", "16",
-              "--workers", "0", "--lr", "1e-3", "--lr-schedule", "cosine", "--rotation", "10"]
-    assert train.main(common + ["--epochs", "1"]) == 0
-    weights, meta = out.parent / "tiny.v1.safetensors", out.parent / "tiny.v1.json"
-    history = json.loads((out.parent / "tiny.v1.history.json").read_text())
-    assert len(history["epochs"]) == 1 and len(history["steps"]) >= 1
-    assert (out.parent / "tiny.v1.history.png").stat().st_size > 1000
-    assert (out.parent / "tiny.v1.history.csv").read_text().startswith("epoch,")
-    assert json.loads(meta.read_text())["class_names"] == sorted(CLASSES)
+    out = tmp_path / 'models' / 'tiny.v1'  # a dotted stem must not confuse the file names
+    common = [
+        '--data',
+        str(tmp_path / 'train'),
+        '--val-data',
+        str(tmp_path / 'val'),
+        '--out',
+        str(out),
+        '--init',
+        'scratch',
+        '--no-freeze-backbone',
+        '--input-size',
+        '48',
+        '--batch-size',
+        '16',
+        '--workers',
+        '0',
+        '--lr',
+        '1e-3',
+        '--lr-schedule',
+        'cosine',
+        '--rotation',
+        '10',
+    ]
+    assert train.main(common + ['--epochs', '1']) == 0
+    weights, meta = out.parent / 'tiny.v1.safetensors', out.parent / 'tiny.v1.json'
+    history = json.loads((out.parent / 'tiny.v1.history.json').read_text())
+    assert len(history['epochs']) == 1 and len(history['steps']) >= 1
+    assert (out.parent / 'tiny.v1.history.png').stat().st_size > 1000
+    assert (out.parent / 'tiny.v1.history.csv').read_text().startswith('epoch,')
+    assert json.loads(meta.read_text())['class_names'] == sorted(CLASSES)
 
     # resume continues from the saved state instead of starting over
-    assert train.main(common + ["--epochs", "2", "--resume"]) == 0
-    history = json.loads((out.parent / "tiny.v1.history.json").read_text())
-    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    assert train.main(common + ['--epochs', '2', '--resume']) == 0
+    history = json.loads((out.parent / 'tiny.v1.history.json').read_text())
+    assert [e['epoch'] for e in history['epochs']] == [1, 2]
     # the schedule follows --epochs: 1 epoch runs at --lr, the last of 2 at the 1% floor
-    assert np.allclose([e["lr"] for e in history["epochs"]], [1e-3, 1e-5])
+    assert np.allclose([e['lr'] for e in history['epochs']], [1e-3, 1e-5])
 
     # the classifier node's own loading code takes the checkpoint
     clf = GlassClassifier(weights)
     probs = clf.predict([np.zeros((48, 48, 3), np.uint8), np.full((96, 96, 3), 200, np.uint8)])
     assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
 
-    report_base = tmp_path / "report"
-    assert evaluate.main(["--model", str(weights), "--data", str(tmp_path / "val"), "--out", str(report_base)]) == 0
-    report = json.loads(report_base.with_suffix(".json").read_text())
-    assert report["samples"] == sum(len(list((tmp_path / "val" / c).glob("*.png"))) for c in CLASSES)
-    assert set(report["per_class"]) == set(CLASSES)
-    assert np.asarray(report["confusion_matrix"]).sum() == report["samples"]
-    assert report_base.with_suffix(".png").stat().st_size > 1000
+    report_base = tmp_path / 'report'
+    assert (
+        evaluate.main(
+            ['--model', str(weights), '--data', str(tmp_path / 'val'), '--out', str(report_base)]
+        )
+        == 0
+    )
+    report = json.loads(report_base.with_suffix('.json').read_text())
+    assert report['samples'] == sum(
+        len(list((tmp_path / 'val' / c).glob('*.png'))) for c in CLASSES
+    )
+    assert set(report['per_class']) == set(CLASSES)
+    assert np.asarray(report['confusion_matrix']).sum() == report['samples']
+    assert report_base.with_suffix('.png').stat().st_size > 1000
 
 
 def test_cosine_learning_rate_decays_from_lr_to_its_floor_and_constant_stays():
-    cfg = TrainConfig(data=Path("d"), out=Path("o"), lr=1e-3, epochs=11, lr_schedule="cosine")
+    cfg = TrainConfig(data=Path('d'), out=Path('o'), lr=1e-3, epochs=11, lr_schedule='cosine')
     lrs = [learning_rate(cfg, e) for e in range(11)]
-    assert lrs[0] == 1e-3 and np.isclose(lrs[-1], 1e-3 * LR_FLOOR) and np.isclose(lrs[5], 1e-3 * (1 + LR_FLOOR) / 2)
+    assert (
+        lrs[0] == 1e-3
+        and np.isclose(lrs[-1], 1e-3 * LR_FLOOR)
+        and np.isclose(lrs[5], 1e-3 * (1 + LR_FLOOR) / 2)
+    )
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
-    assert learning_rate(replace(cfg, lr_schedule="constant"), 7) == 1e-3
-    with pytest.raises(ValueError, match="not one of"):
-        learning_rate(replace(cfg, lr_schedule="step"), 0)
+    assert learning_rate(replace(cfg, lr_schedule='constant'), 7) == 1e-3
+    with pytest.raises(ValueError, match='not one of'):
+        learning_rate(replace(cfg, lr_schedule='step'), 0)
 
 
 def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
-    synth.main(["classify", "--out", str(tmp_path / "d"), "--seed", "503", "--scenes", "4", "--crop-size", "32", "--renderer", "fast"])
-    code = train.main(["--data", str(tmp_path / "d"), "--out", str(tmp_path / "m"), "--init", "imagenet",
-                       "--epochs", "1", "--workers", "0", "--input-size", "32"])
+    synth.main(
+        [
+            'classify',
+            '--out',
+            str(tmp_path / 'd'),
+            '--seed',
+            '503',
+            '--scenes',
+            '4',
+            '--crop-size',
+            '32',
+            '--renderer',
+            'fast',
+        ]
+    )
+    code = train.main(
+        [
+            '--data',
+            str(tmp_path / 'd'),
+            '--out',
+            str(tmp_path / 'm'),
+            '--init',
+            'imagenet',
+            '--epochs',
+            '1',
+            '--workers',
+            '0',
+            '--input-size',
+            '32',
+        ]
+    )
     err = capsys.readouterr().err
-    if code == 0:   # a connected machine downloaded the weights: that is the real path working
+    if code == 0:  # a connected machine downloaded the weights: that is the real path working
         return
-    assert code == 2 and "--init scratch" in err
+    assert code == 2 and '--init scratch' in err
 
 
 def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
     """`glass-synth crops` cuts the glasses of scenes `detect` wrote, with the node's crop geometry."""
-    import cv2
     import json
 
+    import cv2
     from glass_perception.core.geometry import Box, square_crop
 
-    assert synth.main(["detect", "--out", str(tmp_path / "det"), "--seed", "611", "--scenes", "6",
-                       "--split", "val", "--renderer", "fast"]) == 0
-    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "c"),
-                       "--box-jitter", "0"]) == 0
-    truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())
-    want = [(stem, j, o) for stem, objs in truth.items() for j, o in enumerate(objs)
-            if o["kind"] in CLASSES and o["visibility"] >= 0.6]
-    files = sorted((tmp_path / "c").glob("*/*.png"))
+    assert (
+        synth.main(
+            [
+                'detect',
+                '--out',
+                str(tmp_path / 'det'),
+                '--seed',
+                '611',
+                '--scenes',
+                '6',
+                '--split',
+                'val',
+                '--renderer',
+                'fast',
+            ]
+        )
+        == 0
+    )
+    assert (
+        synth.main(
+            [
+                'crops',
+                '--from',
+                str(tmp_path / 'det'),
+                '--split',
+                'val',
+                '--out',
+                str(tmp_path / 'c'),
+                '--box-jitter',
+                '0',
+            ]
+        )
+        == 0
+    )
+    truth = json.loads((tmp_path / 'det' / 'truth_val.json').read_text())
+    want = [
+        (stem, j, o)
+        for stem, objs in truth.items()
+        for j, o in enumerate(objs)
+        if o['kind'] in CLASSES and o['visibility'] >= 0.6
+    ]
+    files = sorted((tmp_path / 'c').glob('*/*.png'))
     assert len(files) == len(want) > 0
     stem, j, o = want[0]
-    image = cv2.imread(str(tmp_path / "det" / "images" / "val" / f"{stem}.jpg"))
-    crop = cv2.imread(str(tmp_path / "c" / o["kind"] / f"{stem}_{j}.png"))
-    assert (crop == square_crop(image, Box(*o["box"]), 0.1, 96)).all()
-    assert synth.main(["crops", "--from", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    image = cv2.imread(str(tmp_path / 'det' / 'images' / 'val' / f'{stem}.jpg'))
+    crop = cv2.imread(str(tmp_path / 'c' / o['kind'] / f'{stem}_{j}.png'))
+    assert (crop == square_crop(image, Box(*o['box']), 0.1, 96)).all()
+    assert (
+        synth.main(['crops', '--from', str(tmp_path / 'nothing'), '--out', str(tmp_path / 'x')])
+        == 2
+    )
 
 
 def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
     """`glass-synth crops --detector` cuts each found glass around its detected box, as the node does."""
     import cv2
-
     from glass_perception.core.detector import Detector
     from glass_perception.core.geometry import Box, square_crop
 
-    assert synth.main(["detect", "--out", str(tmp_path / "det"), "--seed", "612", "--scenes", "6",
-                       "--split", "val", "--renderer", "fast"]) == 0
+    assert (
+        synth.main(
+            [
+                'detect',
+                '--out',
+                str(tmp_path / 'det'),
+                '--seed',
+                '612',
+                '--scenes',
+                '6',
+                '--split',
+                'val',
+                '--renderer',
+                'fast',
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "c"),
-                       "--detector", ""]) == 0
-    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["crops"]
-    truth = json.loads((tmp_path / "det" / "truth_val.json").read_text())
-    eligible = [(stem, j, o) for stem, objs in truth.items() for j, o in enumerate(objs)
-                if o["kind"] in CLASSES and o["visibility"] >= 0.6]
-    files = sorted((tmp_path / "c").glob("*/*.png"))
-    assert files and all(f.name.endswith("_det.png") for f in files)
+    assert (
+        synth.main(
+            [
+                'crops',
+                '--from',
+                str(tmp_path / 'det'),
+                '--split',
+                'val',
+                '--out',
+                str(tmp_path / 'c'),
+                '--detector',
+                '',
+            ]
+        )
+        == 0
+    )
+    counts = json.loads(capsys.readouterr().out.strip().splitlines()[-1])['crops']
+    truth = json.loads((tmp_path / 'det' / 'truth_val.json').read_text())
+    eligible = [
+        (stem, j, o)
+        for stem, objs in truth.items()
+        for j, o in enumerate(objs)
+        if o['kind'] in CLASSES and o['visibility'] >= 0.6
+    ]
+    files = sorted((tmp_path / 'c').glob('*/*.png'))
+    assert files and all(f.name.endswith('_det.png') for f in files)
     assert len(files) == sum(counts[c] for c in CLASSES)
-    assert len(files) + counts["missed_by_detector"] == len(eligible)
-    det = Detector("", imgsz=320)
-    stem, j, o = next((s, j, o) for s, j, o in eligible if (tmp_path / "c" / o["kind"] / f"{s}_{j}_det.png").exists())
-    image = cv2.imread(str(tmp_path / "det" / "images" / "val" / f"{stem}.jpg"))
-    crop = cv2.imread(str(tmp_path / "c" / o["kind"] / f"{stem}_{j}_det.png"))
-    near = [d.box for d in det.detect(image, 0.35, 0.5, 50) if d.box.iou(Box(*o["box"])) >= 0.5]
+    assert len(files) + counts['missed_by_detector'] == len(eligible)
+    det = Detector('', imgsz=320)
+    stem, j, o = next(
+        (s, j, o)
+        for s, j, o in eligible
+        if (tmp_path / 'c' / o['kind'] / f'{s}_{j}_det.png').exists()
+    )
+    image = cv2.imread(str(tmp_path / 'det' / 'images' / 'val' / f'{stem}.jpg'))
+    crop = cv2.imread(str(tmp_path / 'c' / o['kind'] / f'{stem}_{j}_det.png'))
+    near = [d.box for d in det.detect(image, 0.35, 0.5, 50) if d.box.iou(Box(*o['box'])) >= 0.5]
     assert any((crop == square_crop(image, b, 0.1, 96)).all() for b in near)
-    assert synth.main(["crops", "--from", str(tmp_path / "det"), "--split", "val", "--out", str(tmp_path / "x"),
-                       "--detector", str(tmp_path / "missing.pt")]) == 2
-    assert "missing.pt" in capsys.readouterr().err
+    assert (
+        synth.main(
+            [
+                'crops',
+                '--from',
+                str(tmp_path / 'det'),
+                '--split',
+                'val',
+                '--out',
+                str(tmp_path / 'x'),
+                '--detector',
+                str(tmp_path / 'missing.pt'),
+            ]
+        )
+        == 2
+    )
+    assert 'missing.pt' in capsys.readouterr().err
 
 
 def test_detect_resumes_an_interrupted_render_and_refuses_other_settings(tmp_path):
@@ -136,15 +304,23 @@ def test_detect_resumes_an_interrupted_render_and_refuses_other_settings(tmp_pat
 
     def counting(seed, index, width, height, kinds=None):
         from glass_perception.core.synthetic import render_scene
+
         calls.append(index)
         return render_scene(seed, index, width, height, kinds=kinds)
 
     from glass_perception.workflow.datasets import export_detection
 
-    export_detection(tmp_path, 613, 3, "train", 160, 120, renderer=counting, settings={"renderer": "t"})
-    export_detection(tmp_path, 613, 5, "train", 160, 120, renderer=counting, settings={"renderer": "t"})
-    assert calls == [0, 1, 2, 3, 4]                     # the second run only renders what is missing
-    assert len(json.loads((tmp_path / "truth_train.json").read_text())) == 5
+    export_detection(
+        tmp_path, 613, 3, 'train', 160, 120, renderer=counting, settings={'renderer': 't'}
+    )
+    export_detection(
+        tmp_path, 613, 5, 'train', 160, 120, renderer=counting, settings={'renderer': 't'}
+    )
+    assert calls == [0, 1, 2, 3, 4]  # the second run only renders what is missing
+    assert len(json.loads((tmp_path / 'truth_train.json').read_text())) == 5
     import pytest
-    with pytest.raises(ValueError, match="rendered with"):
-        export_detection(tmp_path, 613, 5, "train", 320, 240, renderer=counting, settings={"renderer": "t"})
+
+    with pytest.raises(ValueError, match='rendered with'):
+        export_detection(
+            tmp_path, 613, 5, 'train', 320, 240, renderer=counting, settings={'renderer': 't'}
+        )
