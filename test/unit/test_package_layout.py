@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _entry_points() -> dict[str, str]:
     text = (ROOT / 'setup.py').read_text()
-    return dict(re.findall(r'"([\w-]+) = (glass_perception[\w.]+:main)"', text))
+    return dict(re.findall(r"['\"]([\w-]+) = (glass_perception[\w.]+:main)['\"]", text))
 
 
 def test_package_xml_is_format_3_with_real_dependencies():
@@ -66,41 +66,24 @@ def test_ament_resource_marker_and_setup_cfg_script_dir():
 
 
 def test_launch_file_starts_the_nodes_with_the_declared_arguments():
-    tree = ast.parse((ROOT / 'launch' / 'pipeline.launch.py').read_text())
-    consts = {
-        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    }
-    nodes_tuple = next(
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'NODES'
-    )
-    assert tuple(ast.literal_eval(nodes_tuple.value)) == tuple(NODES)
-    declared = {
-        c.args[0].value
-        for c in ast.walk(tree)
-        if isinstance(c, ast.Call) and getattr(c.func, 'id', '') == 'DeclareLaunchArgument'
-    }
-    assert {
-        'source',
-        'params_file',
-        'device',
-        'detector_model',
-        'classifier_model',
-        'namespace',
-        'rviz',
-    } <= declared
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert (
-        'glass_perception.core.dds' in imported
-    )  # the large-image Fast DDS profile, as glass-pipeline sets it
-    assert (
-        'glass_perception.rviz' in consts and (ROOT / 'config' / 'glass_perception.rviz').is_file()
-    )
-    # the launch file and glass-pipeline start the same executables
+    from glass_perception.core.launch_plan import NODES as LAUNCH_NODES
     from glass_perception.tools.pipeline import NODES as RUNNER_NODES
 
-    assert tuple(RUNNER_NODES) == tuple(NODES)
+    tree = ast.parse((ROOT / 'launch' / 'pipeline.launch.py').read_text())
+    arguments = next(
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == 'ARGUMENTS'
+    )
+    declared = set(ast.literal_eval(arguments.value))
+    wanted = {'source', 'params_file', 'device', 'detector_model', 'classifier_model', 'namespace'}
+    assert wanted | {'rviz'} <= declared
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    # the large-image Fast DDS profile, as glass-pipeline sets it; the nodes from the plan
+    assert {'glass_perception.core.dds', 'glass_perception.core.launch_plan'} <= imported
+    assert (ROOT / 'config' / 'glass_perception.rviz').is_file()
+    # the launch file and glass-pipeline start the same executables, those params.yaml configures
+    assert tuple(LAUNCH_NODES) == tuple(RUNNER_NODES) == tuple(NODES)
 
 
 def test_rviz_config_shows_debug_image_and_crops():
