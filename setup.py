@@ -32,7 +32,10 @@ setup(
     zip_safe=False,
     maintainer='glass_perception maintainers',
     maintainer_email='maintainers@glass-perception.dev',
-    description='Fragile-glassware perception for ROS 2: YOLO detection + MobileNetV2 glass classification.',
+    description=(
+        'Fragile-glassware perception for ROS 2: '
+        'YOLO detection + MobileNetV2 glass classification.'
+    ),
     license='AGPL-3.0-only',
     entry_points={
         'console_scripts': [

@@ -1,4 +1,5 @@
-"""Point the ROS wheels' exported CMake targets at this interpreter's include folders.
+"""
+Point the ROS wheels' exported CMake targets at this interpreter's include folders.
 
 The wheels were built in a manylinux image, and their *Export.cmake files name that image's
 Python and numpy include folders (/opt/python/cp311-cp311/...). Generating an interface package
@@ -17,7 +18,8 @@ prefix = Path(sys.prefix)
 py_include = sysconfig.get_paths()['include']
 np_include = numpy.get_include()
 pattern = re.compile(
-    r'/opt/python/cp\d+-cp\d+/(include/python3\.\d+|lib/python3\.\d+/site-packages/numpy/_core/include)'
+    r'/opt/python/cp\d+-cp\d+/'
+    r'(include/python3\.\d+|lib/python3\.\d+/site-packages/numpy/_core/include)'
 )
 
 

@@ -1,4 +1,5 @@
-"""The glass classifier: network, checkpoint format and batched inference. No ROS here.
+"""
+The glass classifier: network, checkpoint format and batched inference. No ROS here.
 
 Checkpoint = two files with one stem: ``<stem>.safetensors`` (tensors only, no pickle, so loading
 a checkpoint cannot run code) and ``<stem>.json`` (metadata)::
@@ -127,7 +128,8 @@ class ClassifierMeta:
 def build_model(
     architecture: str, num_classes: int, head: str = 'dense128', weights=None
 ) -> nn.Module:
-    """A torchvision backbone with a new classification head.
+    """
+    Build a torchvision backbone with a new classification head.
 
     ``weights`` is a torchvision weights enum or None (random initialisation, then a checkpoint's
     tensors are loaded). Downloading ImageNet weights for training is the workflow's business
@@ -144,8 +146,9 @@ def build_model(
     elif architecture == 'resnet50':
         features = net.fc.in_features
         net.fc = _head(head, features, num_classes)
-    else:  # vgg16: the head replaces VGG's whole classifier (its 4096-wide layers) on the 25088 pooled features,
-        # like Keras' include_top=False; so this VGG16 has ~18 M parameters, not the ImageNet model's 138 M
+    else:  # vgg16: the head replaces VGG's whole classifier (its 4096-wide layers) on the 25088
+        # pooled features, like Keras' include_top=False; so this VGG16 has ~18 M parameters, not
+        # the ImageNet model's 138 M
         features = net.classifier[0].in_features
         net.classifier = _head(head, features, num_classes)
     return net
@@ -174,7 +177,11 @@ SIGNATURE = {
 
 
 def _misfit(state: dict, expected: dict, meta: ClassifierMeta) -> str | None:
-    """Why the tensors in ``state`` do not fit the network that ``meta`` describes, in a few words (None: they fit)."""
+    """
+    Say why the tensors in ``state`` do not fit the network that ``meta`` describes.
+
+    In a few words; None when they fit.
+    """
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     mismatched = [
@@ -191,10 +198,16 @@ def _misfit(state: dict, expected: dict, meta: ClassifierMeta) -> str | None:
         if k.startswith(HEAD_MODULE[meta.architecture] + '.') and k.endswith('.weight')
     ][-1]
     if out in mismatched:
-        return f'the head has {state[out].shape[0]} outputs, the JSON lists {len(meta.class_names)} class_names'
+        return (
+            f'the head has {state[out].shape[0]} outputs, '
+            f'the JSON lists {len(meta.class_names)} class_names'
+        )
     if mismatched:
         k = mismatched[0]
-        return f'{k} is {tuple(state[k].shape)} in the weights, {tuple(expected[k].shape)} in the model'
+        return (
+            f'{k} is {tuple(state[k].shape)} in the weights, '
+            f'{tuple(expected[k].shape)} in the model'
+        )
     return (
         f'{len(missing)} tensors missing{f" ({missing[0]}, ...)" if missing else ""}, '
         f'{len(unexpected)} unexpected{f" ({unexpected[0]}, ...)" if unexpected else ""}'
@@ -211,7 +224,11 @@ def checkpoint_paths(path: Path | str) -> tuple[Path, Path]:
 
 
 def load_checkpoint(path: Path | str, device: str = 'cpu') -> tuple[nn.Module, ClassifierMeta]:
-    """Load a checkpoint for inference (eval mode); raise ModelLoadError naming the file on any fault."""
+    """
+    Load a checkpoint for inference (eval mode).
+
+    Raise ModelLoadError naming the file on any fault.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -243,7 +260,7 @@ def load_checkpoint(path: Path | str, device: str = 'cpu') -> tuple[nn.Module, C
 
 
 def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:
-    """BGR uint8 crops (any square size) -> normalised NCHW float tensor of the model's input size."""
+    """Turn BGR uint8 crops (any square size) into a normalised NCHW tensor at the model's size."""
     size = meta.input_size
     batch = np.empty((len(crops), size, size, 3), np.float32)
     for i, c in enumerate(crops):
@@ -261,7 +278,8 @@ def preprocess(crops: list[np.ndarray], meta: ClassifierMeta) -> torch.Tensor:
 
 
 def frozen_for_cpu(model: nn.Module, input_size: int) -> nn.Module:
-    """``model`` traced and frozen for CPU inference, or ``model`` itself where that fails.
+    """
+    ``model`` traced and frozen for CPU inference, or ``model`` itself where that fails.
 
     Freezing folds each BatchNorm into its convolution and drops the per-layer Python calls:
     MobileNetV2 at 96x96 runs about twice as fast on 2 crops, four times on 6 (measured with one

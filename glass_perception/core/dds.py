@@ -1,4 +1,4 @@
-"""Which Fast DDS transport the package's processes use, so camera-sized images reach each other."""
+"""Which Fast DDS transport the package's processes use, so camera-sized images get through."""
 
 from __future__ import annotations
 
@@ -15,16 +15,22 @@ USER_CHOICES = (
 
 
 def default_transports(environ: Mapping[str, str]) -> bool:
-    """True when Fast DDS will run with its default transports (no profile, no builtin-transports choice)."""
+    """
+    Tell whether Fast DDS will run with its default transports.
+
+    True when there is no profile and no builtin-transports choice.
+    """
     return environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp').startswith(
         'rmw_fastrtps'
     ) and not any(environ.get(k) for k in USER_CHOICES)
 
 
 def image_transport_env(environ: Mapping[str, str], config_dir: Path) -> dict[str, str]:
-    """The variables to add for the shipped large-image profile (config/fastdds_large_images.xml).
+    """
+    Return the variables to add for the shipped large-image profile.
 
-    Nothing under another RMW, or when the user set a Fast DDS profile or builtin transports.
+    The profile is config/fastdds_large_images.xml. Nothing under another RMW, or when the user set
+    a Fast DDS profile or builtin transports.
     """
     return (
         {'FASTDDS_DEFAULT_PROFILES_FILE': str(Path(config_dir) / PROFILE)}

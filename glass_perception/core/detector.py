@@ -1,9 +1,10 @@
-"""The object detector: an Ultralytics YOLO model behind a small interface. No ROS here.
+"""
+The object detector: an Ultralytics YOLO model behind a small interface. No ROS here.
 
-``model`` is a path to weights (``.pt``; ``.onnx`` exported by Ultralytics, see glass-export-detector),
-an Ultralytics model name such as ``yolo11n.pt`` (downloaded on first use, on a connected machine),
-or empty for the detector shipped with this package. Boxes come back in pixels of the image passed
-in, whatever ``imgsz`` the network runs at.
+``model`` is a path to weights (``.pt``; ``.onnx`` exported by Ultralytics, see
+glass-export-detector), an Ultralytics model name such as ``yolo11n.pt`` (downloaded on first use,
+on a connected machine), or empty for the detector shipped with this package. Boxes come back in
+pixels of the image passed in, whatever ``imgsz`` the network runs at.
 
 Note: ``.pt`` files are Python pickles: loading one can run code. Load only weights you trust. An
 ``.onnx`` file is a graph and its weights: loading it cannot run code.
@@ -36,7 +37,7 @@ class Detection:
 
 
 def resolve_model_path(value: str, default: Path) -> tuple[str, bool]:
-    """(what to load, whether it is a local file that must exist)."""
+    """Return (what to load, whether it is a local file that must exist)."""
     value = (value or '').strip()
     if not value:
         return str(default), True
@@ -46,13 +47,16 @@ def resolve_model_path(value: str, default: Path) -> tuple[str, bool]:
 
 
 def onnx_detector_info(path: Path) -> tuple[list[str], tuple[int, int] | None]:
-    """Class names and fixed input size (height, width; None when dynamic) of an Ultralytics ONNX detector.
+    """
+    Read the class names and fixed input size of an Ultralytics ONNX detector.
 
-    Reads the file's metadata only; raises ModelLoadError naming the file for anything else.
+    The size is (height, width), None when dynamic. Reads the file's metadata only; raises
+    ModelLoadError naming the file for anything else.
     """
     try:
         import onnx
-        import onnxruntime  # noqa: F401  checked here, so that Ultralytics never tries to pip-install it
+        # onnxruntime is checked here, so that Ultralytics never tries to pip-install it
+        import onnxruntime  # noqa: F401
     except ImportError as e:
         raise ModelLoadError(
             f'{path}: an ONNX detector needs the onnx and onnxruntime packages ({e}); '
@@ -100,9 +104,8 @@ class Detector:
     ):
         self.device = resolve_device(device)
         self.imgsz: int | tuple[int, int] = imgsz
-        self.notes: list[
-            str
-        ] = []  # what the node should log: e.g. the ONNX model's own input size was used
+        # what the node should log: e.g. the ONNX model's own input size was used
+        self.notes: list[str] = []
         source, local = resolve_model_path(model, DEFAULT_DETECTOR)
         is_onnx = source.lower().endswith('.onnx')
         if local:
@@ -113,7 +116,8 @@ class Detector:
             if fixed and fixed != (imgsz, imgsz):
                 self.imgsz = fixed[0] if fixed[0] == fixed[1] else fixed
                 self.notes.append(
-                    f'{source} has a fixed input size of {fixed[0]}x{fixed[1]}: running at that size, '
+                    f'{source} has a fixed input size of {fixed[0]}x{fixed[1]}: '
+                    'running at that size, '
                     f'not imgsz {imgsz} (export it with imgsz={imgsz} to change that)'
                 )
         from ultralytics import YOLO
@@ -134,7 +138,8 @@ class Detector:
                         if isinstance(names, dict)
                         else list(names)
                     )
-                # an exported model is opened by its first prediction: do that here, so a bad file fails now
+                # an exported model is opened by its first prediction: do that here, so a bad
+                # file fails now
                 if warmup or is_onnx:
                     h, w = (
                         self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
@@ -144,9 +149,15 @@ class Detector:
             raise
         except Exception as e:  # Ultralytics raises many types for a bad file or a failed download
             hint = (
-                'it is downloaded on first use, which needs internet; offline, give a local weights path'
+                (
+                    'it is downloaded on first use, which needs internet; '
+                    'offline, give a local weights path'
+                )
                 if not local
-                else 'is it a YOLO detection model exported by Ultralytics? re-export or replace it'
+                else (
+                    'is it a YOLO detection model exported by Ultralytics? '
+                    're-export or replace it'
+                )
             )
             raise ModelLoadError(
                 f'{source}: cannot load detector ({short_reason(e, source)}); {hint}'
@@ -202,8 +213,12 @@ def _check_weights_file(p: Path) -> None:
 
 @contextmanager
 def no_autoinstall():
-    """Ultralytics pip-installs what a model asks for (a module a pickle names, onnxruntime-gpu, ...) unless
-    YOLO_AUTOINSTALL is off. A robot must never do that at start-up: off while a model is opened."""
+    """
+    Turn Ultralytics' auto-install off while a model is opened.
+
+    Ultralytics pip-installs what a model asks for (a module a pickle names, onnxruntime-gpu, ...)
+    unless YOLO_AUTOINSTALL is off. A robot must never do that at start-up.
+    """
     from ultralytics.utils import checks
 
     old = checks.AUTOINSTALL
@@ -215,7 +230,7 @@ def no_autoinstall():
 
 
 def short_reason(e: BaseException, source: str = '') -> str:
-    """An exception as one short line, without Ultralytics' 'ERROR ❌️ <path>' prefix."""
+    """Return an exception as one short line, without Ultralytics' 'ERROR ❌️ <path>' prefix."""
     text = str(e).strip()
     line = text.splitlines()[0].strip() if text else type(e).__name__
     line = re.sub(r'^ERROR\s*[^\w\s/.~]*\s*', '', line)

@@ -1,4 +1,8 @@
-"""Which device a model runs on: checked names, and what an ONNX model needs for CUDA. No ROS here."""
+"""
+Which device a model runs on: checked names, and what an ONNX model needs for CUDA.
+
+No ROS here.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,11 @@ def resolve_device(name: str) -> str:
 
 
 def check_onnx_device(source: str, device: str) -> None:
-    """Raise ModelLoadError naming ``source`` when ``device`` is CUDA and onnxruntime has no CUDA provider."""
+    """
+    Raise ModelLoadError naming ``source`` for a CUDA ``device`` if onnxruntime has no CUDA.
+
+    That is, when CUDAExecutionProvider is not among onnxruntime's available providers.
+    """
     import onnxruntime
 
     if (
@@ -36,5 +44,6 @@ def check_onnx_device(source: str, device: str) -> None:
     ):
         raise ModelLoadError(
             f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX detector, and the "
-            'installed onnxruntime runs on the CPU only; pip install onnxruntime-gpu, or use device cpu'
+            'installed onnxruntime runs on the CPU only; '
+            'pip install onnxruntime-gpu, or use device cpu'
         )

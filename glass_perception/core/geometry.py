@@ -1,4 +1,5 @@
-"""Box and crop geometry, shared by the detector node and the training data.
+"""
+Box and crop geometry, shared by the detector node and the training data.
 
 Boxes are axis-aligned, in pixels of the *source* image, as (cx, cy, w, h) like vision_msgs'
 BoundingBox2D. The classifier sees square crops: the box is grown by ``padding`` (a fraction of
@@ -55,7 +56,7 @@ class Box:
 
 
 def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> list[int | None]:
-    """Greedy one-to-one matching by IoU: for each true box, the index of its found box, or None."""
+    """Match greedily one-to-one by IoU: for each true box, the index of its found box, or None."""
     pairs = sorted(
         ((t.iou(f), i, k) for i, t in enumerate(truth) for k, f in enumerate(found)), reverse=True
     )
@@ -71,7 +72,8 @@ def match_boxes(truth: list[Box], found: list[Box], min_iou: float = 0.5) -> lis
 
 
 def square_region(box: Box, padding: float) -> tuple[int, int, int]:
-    """The square (x0, y0, side) in source pixels that the crop of ``box`` covers.
+    """
+    Return the square (x0, y0, side) in source pixels that the crop of ``box`` covers.
 
     The side is the box's longer side grown by ``padding`` of it on each side, at least 1 pixel;
     the square is centred on the box centre and may extend past the image.
@@ -118,7 +120,8 @@ def stack_crops(crops: list[np.ndarray]) -> np.ndarray:
 
 
 def unstack_crops(stacked: np.ndarray, count: int) -> list[np.ndarray]:
-    """Split an image made by :func:`stack_crops` back into ``count`` crops.
+    """
+    Split an image made by :func:`stack_crops` back into ``count`` crops.
 
     Raises ValueError when the image's shape does not hold exactly ``count`` square crops.
     """

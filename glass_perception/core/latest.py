@@ -1,4 +1,5 @@
-"""A depth-one hand-off between a message callback and a slow model: the latest item wins.
+"""
+A depth-one hand-off between a message callback and a slow model: the latest item wins.
 
 The callback ``put``s and returns at once; one worker thread runs ``handler`` on the newest item.
 An item still waiting when a newer one arrives is dropped and counted, so latency never grows with

@@ -1,4 +1,5 @@
-"""What a node counts and times, and how that becomes a health report once a period. No ROS here.
+"""
+What a node counts and times, and how that becomes a health report once a period. No ROS here.
 
 A node counts events (``received``, ``processed``, ``dropped``, ``rejected``, ``errors`` ...) and
 records, per processed item, how long the work took and how old the item's stamp was when the
@@ -7,8 +8,8 @@ the timings since the previous report into a level, a one-line message and key/v
 ``core.messages.diagnostic_array`` puts into a diagnostic_msgs/DiagnosticStatus.
 
 Levels: OK; WARN when input stopped arriving, malformed messages were rejected in the period, or
-frames are being dropped (the node is slower than its input; latest wins, so latency stays bounded);
-ERROR when processing failed in the period, or the node says so (``fault``).
+frames are being dropped (the node is slower than its input; latest wins, so latency stays
+bounded); ERROR when processing failed in the period, or the node says so (``fault``).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class StageMonitor:
                     self._age.append(age_s)
 
     def fault(self, text: str) -> None:
-        """A standing fault (empty string clears it): reported as ERROR until cleared."""
+        """Set a standing fault, reported as ERROR until cleared; an empty string clears it."""
         with self._lock:
             self._fault = text
 

@@ -22,7 +22,11 @@ class Annotation:
 
 
 def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) -> np.ndarray:
-    """A copy of ``image`` (BGR) with each box, its label and score; fragile ones in warning colour."""
+    """
+    Return a copy of ``image`` (BGR) with each box, its label and score drawn.
+
+    Fragile ones are drawn in warning colour.
+    """
     out = image.copy()
     scale = max(0.4, min(1.0, out.shape[0] / 800.0))
     h, w = out.shape[:2]

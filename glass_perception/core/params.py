@@ -1,4 +1,5 @@
-"""Every node parameter: name, default, description, range, whether it may change at run time.
+"""
+Every node parameter: name, default, description, range, whether it may change at run time.
 
 Pure data and checks; ``glass_perception.nodes.common`` turns these into rclpy declarations with
 ParameterDescriptors (ranges, read-only) and refuses invalid changes with the same checks.
@@ -63,8 +64,8 @@ CAMERA = [
         'source',
         'synthetic',
         'synthetic (the path-traced scenes shipped with the package), synthetic:fast '
-        '(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), a V4L2 device '
-        '(0 or /dev/video0), a video file, an image folder or a glob',
+        '(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), '
+        'a V4L2 device (0 or /dev/video0), a video file, an image folder or a glob',
         read_only=True,
         check=_non_empty,
     ),

@@ -14,7 +14,11 @@ DEFAULT_SCENES = PACKAGE_DIR / 'data' / 'scenes'
 
 
 def share_dir() -> Path:
-    """The package's share folder (config/, launch/): the ament index on a robot, else the source tree."""
+    """
+    Find the package's share folder (config/, launch/).
+
+    The ament index on a robot, else the source tree.
+    """
     try:
         from ament_index_python.packages import get_package_share_directory
 

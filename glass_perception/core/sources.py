@@ -1,4 +1,5 @@
-"""Frame sources for the camera node: synthetic scenes, V4L2 devices, video files, image folders.
+"""
+Frame sources for the camera node: synthetic scenes, V4L2 devices, video files, image folders.
 
 ``synthetic`` plays the path-traced scenes shipped with the package (with their ground truth),
 ``synthetic:fast`` draws an endless stream from the 2.5-D generator (seeded), and
@@ -73,7 +74,7 @@ class SyntheticSource:
 
 
 class _Playlist:
-    """Steps through ``len(items)`` things in order, from ``self.index``, looping if ``self.loop``."""
+    """Step through ``len(items)`` things in order from ``self.index``; loop if ``self.loop``."""
 
     def _next_index(self, n: int) -> int:
         if self.index >= n:
@@ -238,5 +239,6 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
             return FolderSource([str(p)], width, height, loop, str(p))
         return CaptureSource(p, width, height, loop, is_device=False)
     raise SourceError(
-        f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, an image folder or a glob"
+        f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, "
+        'an image folder or a glob'
     )

@@ -1,4 +1,5 @@
-"""Procedural table-top scenes of cups, beer glasses and soju glasses, with ground truth.
+"""
+Procedural table-top scenes of cups, beer glasses and soju glasses, with ground truth.
 
 This is the camera node's ``synthetic`` source and the training data of the default models. It is
 a fast 2.5-D renderer (numpy + OpenCV), not a path tracer: objects are lathe shapes (a radius
@@ -65,7 +66,11 @@ class Scene:
 
 
 def object_profile(rng, variant):
-    """(height_cm, outer radius r(t) over t in [0,1] in cm, has a handle, material); shared by both renderers."""
+    """
+    Draw (height_cm, outer radius r(t) over t in [0,1] in cm, has a handle, material).
+
+    Shared by both renderers.
+    """
     u = rng.uniform
     if variant == 'mug':
         h, r = u(7.5, 11.0), u(3.4, 4.6)

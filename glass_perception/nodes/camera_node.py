@@ -1,4 +1,5 @@
-"""camera_node: publishes camera/image_raw and camera/camera_info (sensor-data QoS).
+"""
+camera_node: publishes camera/image_raw and camera/camera_info (sensor-data QoS).
 
 With a ``synthetic`` source it also publishes the scenes' ground truth on camera/ground_truth
 (vision_msgs/Detection2DArray, same header as the image; class_id is cup, beer_glass, soju_glass,
@@ -57,7 +58,11 @@ class CameraNode(GlassNode):
         )
 
     def _open_at_startup(self) -> None:
-        """Open the source, retrying a device for up to open_timeout_s; a StartupError if it never opens."""
+        """
+        Open the source, retrying a device for up to open_timeout_s.
+
+        Raise a StartupError if it never opens.
+        """
         deadline = time.monotonic() + self.param('open_timeout_s')
         is_device = self.source_spec.startswith('/dev/video') or self.source_spec.isdigit()
         self._open()
@@ -66,8 +71,10 @@ class CameraNode(GlassNode):
             self._open()
         if self.source is None:
             what = (
-                f'no camera opened within open_timeout_s={self.param("open_timeout_s")} s; check the '
-                'device exists and is not in use (v4l2-ctl --list-devices)'
+                (
+                    f'no camera opened within open_timeout_s={self.param("open_timeout_s")} s; '
+                    'check the device exists and is not in use (v4l2-ctl --list-devices)'
+                )
                 if is_device
                 else "set 'source' to synthetic, a device, a video file, an image folder or a glob"
             )
@@ -153,7 +160,8 @@ class CameraNode(GlassNode):
 
 
 def camera_info(header, width: int, height: int) -> CameraInfo:
-    """A nominal pinhole model (about 53 degrees horizontal field of view), no distortion.
+    """
+    Return a nominal pinhole model (about 53 degrees horizontal field of view), no distortion.
 
     Uncalibrated: replace it with your camera driver's calibrated camera_info for geometry.
     """

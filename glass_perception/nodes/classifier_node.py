@@ -1,8 +1,10 @@
-"""classifier_node: glass/candidates + glass/crops -> glass/classifications, glass/fragile, glass/label_info.
+"""
+classifier_node: glass/candidates + glass/crops -> classifications, fragile, label_info.
 
-Candidates and crops are paired by exact stamp in a bounded cache; the crops of a frame are
-classified in batches of up to PREDICT_CHUNK. A frame with no candidates is answered at once with an
-empty message; one with more than MAX_CANDIDATES is rejected.
+The outputs are glass/classifications, glass/fragile and glass/label_info. Candidates and crops are
+paired by exact stamp in a bounded cache; the crops of a frame are classified in batches of up to
+PREDICT_CHUNK. A frame with no candidates is answered at once with an empty message; one with more
+than MAX_CANDIDATES is rejected.
 """
 
 from __future__ import annotations
@@ -102,8 +104,9 @@ class ClassifierNode(GlassNode):
 
     def _on_candidates(self, msg: Detection2DArray) -> None:
         if not msg.detections:
-            # nothing to pair or classify: answered here, so it never waits in the worker's slot, where
-            # an older frame whose crops came in just after would replace it (latest wins by arrival)
+            # nothing to pair or classify: answered here, so it never waits in the worker's slot,
+            # where an older frame whose crops came in just after would replace it (latest wins
+            # by arrival)
             started = time.monotonic()
             empty = messages.detection_array(msg.header, [])
             self.pub_classes.publish(empty)

@@ -52,7 +52,8 @@ RESULT_QOS = QoSProfile(
 PAIR_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=4
 )
-# Health reports: /diagnostics is absolute by convention (rqt_robot_monitor and the aggregator read it).
+# Health reports: /diagnostics is absolute by convention (rqt_robot_monitor and the aggregator
+# read it).
 DIAGNOSTICS_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10
 )
@@ -87,7 +88,8 @@ def descriptor(p: Param) -> ParameterDescriptor:
 
 
 class GlassNode(Node):
-    """A Node whose parameters come from ``glass_perception.core.params.NODES[name]``.
+    """
+    A Node whose parameters come from ``glass_perception.core.params.NODES[name]``.
 
     Values from a params file or the command line are validated at start-up (StartupError on a
     bad one); later changes are validated by the same rules and refused with the reason, keeping
@@ -111,7 +113,7 @@ class GlassNode(Node):
         self.monitor: StageMonitor | None = None
 
     def start_health(self, input_name: str, hardware_id: str) -> None:
-        """Count and time this node's work and publish it on /diagnostics every diagnostics_period."""
+        """Count and time this node's work; publish it on /diagnostics every diagnostics_period."""
         stale = self.param('stale_after_s') if 'stale_after_s' in self._specs else float('inf')
         self.monitor = StageMonitor(input_name, stale)
         self._health_id = hardware_id
@@ -126,7 +128,11 @@ class GlassNode(Node):
         )
 
     def health_extra(self) -> dict[str, str]:
-        """Node-specific values for the health report; also where a node copies in outside counters."""
+        """
+        Return node-specific values for the health report.
+
+        Also where a node copies in outside counters.
+        """
         return {}
 
     def _publish_health(self) -> None:
@@ -149,13 +155,13 @@ class GlassNode(Node):
         self.monitor.timing(time.monotonic() - started, now - messages.stamp_seconds(header))
 
     def reject(self, text: str) -> None:
-        """A malformed message: counted, logged (throttled so a flood cannot drown the log)."""
+        """Count and log a malformed message (throttled so a flood cannot drown the log)."""
         if self.monitor is not None:
             self.monitor.count('rejected')
         self.get_logger().warning(text, throttle_duration_sec=2.0)
 
     def worker_error(self, e: BaseException) -> None:
-        """A frame a LatestWorker could not process: logged (throttled), the next one goes on."""
+        """Log a frame a LatestWorker could not process (throttled); the next one goes on."""
         if rclpy.ok():  # after shutdown, a publish that fails is no fault of the frame
             if self.monitor is not None:
                 self.monitor.count('errors')
@@ -190,10 +196,15 @@ class GlassNode(Node):
 
 
 def fastdds_transport_note() -> str | None:
-    """A warning when Fast DDS will silently drop large best-effort images between processes."""
+    """
+    Return a warning if Fast DDS will drop large best-effort images between processes.
+
+    None otherwise. Fast DDS drops such images silently.
+    """
     if default_transports(os.environ):
         return (
-            'Fast DDS runs with its default transports: best-effort images larger than ~64 KB may never '
+            'Fast DDS runs with its default transports: '
+            'best-effort images larger than ~64 KB may never '
             "reach other processes. Set FASTDDS_DEFAULT_PROFILES_FILE to the package's "
             'config/fastdds_large_images.xml (the launch file and '
             'glass-pipeline do) or use another RMW; see the README'
@@ -202,7 +213,8 @@ def fastdds_transport_note() -> str | None:
 
 
 def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
-    """Start a node, spin until Ctrl-C / SIGTERM, and exit 0; a start-up fault exits 1 with one line.
+    """
+    Start a node, spin until Ctrl-C / SIGTERM, exit 0; a start-up fault exits 1 with one line.
 
     SIGINT and SIGTERM only set a flag that the spin loop checks every ``STOP_POLL_S``: nothing is
     raised into the middle of a callback, a lock or rclpy's own bookkeeping (an asynchronous

@@ -1,4 +1,5 @@
-"""detector_node: camera/image_raw -> glass/detections, glass/candidates + glass/crops.
+"""
+detector_node: camera/image_raw -> glass/detections, glass/candidates + glass/crops.
 
 Frames are handed to one worker thread through a depth-one slot: a frame that arrives while the
 model is busy replaces the one waiting, so latency does not grow with load.

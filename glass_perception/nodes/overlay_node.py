@@ -1,4 +1,5 @@
-"""overlay_node: camera/image_raw + glass/classifications + glass/fragile -> glass/debug_image.
+"""
+overlay_node: camera/image_raw + glass/classifications + glass/fragile -> glass/debug_image.
 
 Draws only while someone subscribes to glass/debug_image, so an unwatched overlay costs nothing.
 """

@@ -1,1 +1,5 @@
-"""The ``glass-*`` command-line tools: argument parsing and printing around ``core`` and ``workflow``."""
+"""
+The ``glass-*`` command-line tools.
+
+Argument parsing and printing around ``core`` and ``workflow``.
+"""

@@ -1,4 +1,5 @@
-"""glass-compare-models: speed, size and memory of the classifier architectures on random input.
+"""
+glass-compare-models: speed, size and memory of the classifier architectures on random input.
 
 Builds each network exactly as the classifier does (torchvision backbone + the dense128 head,
 3 classes, random weights) and measures, one fresh process per model, one after another:
@@ -109,10 +110,12 @@ def format_table(report: dict) -> str:
     header = [c.format(b=report['settings']['batch']) for c in COLUMNS]
     rows = table_rows(report)
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: '  '.join(
-        c.ljust(w) if i == 0 else c.rjust(w)  # noqa: E731
-        for i, (c, w) in enumerate(zip(cells, widths))
-    )
+
+    def line(cells):
+        return '  '.join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
     return '\n'.join([line(header), line(['-' * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -157,7 +160,9 @@ def to_csv(report: dict) -> str:
                 f'p50_vs_{REFERENCE_MODEL}': ''
                 if r[f'p50_vs_{REFERENCE_MODEL}'] is None
                 else f'{r[f"p50_vs_{REFERENCE_MODEL}"]:.3f}',
-                f'seconds_{REFERENCE_IMAGES}_images': f'{r[f"seconds_{REFERENCE_IMAGES}_images"]:.2f}',
+                f'seconds_{REFERENCE_IMAGES}_images': (
+                    f'{r[f"seconds_{REFERENCE_IMAGES}_images"]:.2f}'
+                ),
                 f'seed_seconds_{REFERENCE_IMAGES}_images': r[
                     f'seed_seconds_{REFERENCE_IMAGES}_images'
                 ]
@@ -302,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
 
     m, s = report['machine'], report['settings']
     print(
-        f'{s["input_size"]}x{s["input_size"]} random input on {device} ({m["cpu_model"]}, {m["cpu_count"]} CPUs, '
-        f'{m["torch_threads"]} torch threads, torch {m["torch"]}); batch-1 latency over {s["iters"]} passes '
+        f'{s["input_size"]}x{s["input_size"]} random input on {device} '
+        f'({m["cpu_model"]}, {m["cpu_count"]} CPUs, '
+        f'{m["torch_threads"]} torch threads, torch {m["torch"]}); '
+        f'batch-1 latency over {s["iters"]} passes '
         f'after {s["warmup"]} warm-up, throughput over {s["batch_iters"]} passes of {s["batch"]}'
     )
     print(format_table(report))

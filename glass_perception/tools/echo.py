@@ -1,4 +1,5 @@
-"""glass-echo: print glass/classifications (or another Detection2DArray topic) readably.
+"""
+glass-echo: print glass/classifications (or another Detection2DArray topic) readably.
 
 The `ros2 topic echo /glass/classifications` of machines without the ros2 command.
 

@@ -1,4 +1,5 @@
-"""glass-evaluate: accuracy and loss of a classifier checkpoint, overall and per class.
+"""
+glass-evaluate: accuracy and loss of a classifier checkpoint, overall and per class.
 
 Runs the checkpoint through the classifier node's own loading and preprocessing code and writes
 a JSON report and a PNG (confusion matrix, per-class accuracy and mean loss).
@@ -75,11 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(Path(f'{args.out}.json'), json.dumps(report, indent=2))
     plot_report(report, Path(f'{args.out}.png'), title=f'{clf.path.name} on {source}')
     print(
-        f'accuracy {report["accuracy"]:.4f}, loss {report["loss"]:.4f} on {report["samples"]} images ({source})'
+        f'accuracy {report["accuracy"]:.4f}, loss {report["loss"]:.4f} '
+        f'on {report["samples"]} images ({source})'
     )
     for name, r in report['per_class'].items():
         print(
-            f'  {name:<12} accuracy {r["accuracy"]:.4f}  mean loss {r["mean_loss"]:.4f}  ({r["samples"]} images)'
+            f'  {name:<12} accuracy {r["accuracy"]:.4f}  '
+            f'mean loss {r["mean_loss"]:.4f}  ({r["samples"]} images)'
         )
     print(f'wrote {args.out}.json and {args.out}.png')
     return 0

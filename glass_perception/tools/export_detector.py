@@ -1,9 +1,10 @@
-"""glass-export-detector: export a YOLO detector (.pt) to ONNX, a format that cannot run code when loaded.
+"""
+glass-export-detector: export a YOLO detector (.pt) to ONNX, which cannot run code when loaded.
 
 Ultralytics .pt files are Python pickles: loading one (here too) can run code, so export only
 weights you trust, once, and give the robot the .onnx file::
 
-    glass-export-detector                                  # the shipped detector -> glass_yolo11n.onnx
+    glass-export-detector  # the shipped detector -> glass_yolo11n.onnx
     glass-export-detector my_best.pt --out models/my_best.onnx --imgsz 320
     ros2 launch glass_perception pipeline.launch.py detector_model:=$PWD/models/my_best.onnx
 
@@ -52,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def export_onnx(weights: Path, out: Path, imgsz: int = 320, dynamic: bool = False) -> Path:
-    """Export ``weights`` (a YOLO detection .pt) to ``out`` (.onnx), written atomically; returns ``out``."""
+    """
+    Export ``weights`` (a YOLO detection .pt) to ``out`` (.onnx), written atomically.
+
+    Returns ``out``.
+    """
     from ultralytics import YOLO
 
     from ..core.detector import no_autoinstall, onnx_detector_info, short_reason
@@ -106,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     names, hw = onnx_detector_info(out)
     size = f'{hw[0]}x{hw[1]}' if hw else 'any size'
     print(
-        f"wrote {out}: input {size}, classes {names}; use it with the detector's model:={out.resolve()}"
+        f'wrote {out}: input {size}, classes {names}; '
+        f"use it with the detector's model:={out.resolve()}"
     )
     return 0
 

@@ -1,4 +1,5 @@
-"""glass-fuzz: feed the subscribing nodes thousands of malformed messages over real DDS.
+"""
+glass-fuzz: feed the subscribing nodes thousands of malformed messages over real DDS.
 
 Each target node (detector_node, classifier_node, overlay_node) runs as its own process, in its
 own namespace (/fuzz/<target>) of a random ROS domain, with the params file the launch file uses.
@@ -94,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_env(domain: int | None) -> int:
-    """A random domain (1..101: DDS ports stay below the ephemeral range), discovery on this host only."""
+    """
+    Pick a random domain (1..101: DDS ports stay below the ephemeral range).
+
+    Discovery is limited to this host.
+    """
     domain = (
         domain
         if domain is not None
@@ -208,14 +213,14 @@ class TargetResult:
         return out
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items()}
+        d = dict(self.__dict__)
         d['sent'] = dict(self.sent)
         d['failures'] = self.failures()
         return d
 
 
 class Harness:
-    """The fuzzer's own rclpy node: publishers onto each target's inputs, its answers, /diagnostics."""
+    """The fuzzer's rclpy node: publishers onto each target's inputs, its answers, /diagnostics."""
 
     def __init__(self, targets: list[str], args):
         from diagnostic_msgs.msg import DiagnosticArray
@@ -316,7 +321,7 @@ class Harness:
         )
 
     def report(self, target: str, after: float, timeout: float = 5.0) -> dict | None:
-        """The node's first /diagnostics values received after ``after`` (monotonic)."""
+        """Return the node's first /diagnostics values received after ``after`` (monotonic)."""
         name = f'glass_perception: /fuzz/{target}/{NODE[target]}'
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -395,7 +400,8 @@ class Runner:
             }
         )
         self.say(
-            f'  CRASH of {self.proc.name} (exit {code}) during: {", ".join(c.describe() for c in batch)}'
+            f'  CRASH of {self.proc.name} (exit {code}) during: '
+            f'{", ".join(c.describe() for c in batch)}'
         )
         name = f'glass_perception: /fuzz/{self.target}/{NODE[self.target]}'
         self._close_incarnation(self.h.health.get(name, (0, None))[1])
@@ -409,8 +415,8 @@ class Runner:
         """Publish the batch and its closing valid case; wait for that case's answer."""
         for c in batch + [closing]:
             self.h.publish(self.target, c)
-        # a best-effort image may be lost: after 5 s it is sent once more (the classifier's inputs are
-        # reliable, and a frame of a hundred crops can take longer than that on a busy machine)
+        # a best-effort image may be lost: after 5 s it is sent once more (the classifier's inputs
+        # are reliable, and a frame of a hundred crops can take longer than that on a busy machine)
         first = self.args.timeout if self.target == 'classifier' else min(5.0, self.args.timeout)
         answered = self.h.wait_answer(self.target, closing.stamp, self.proc, first)
         if not answered and self.proc.alive() and self.target != 'classifier':
@@ -467,7 +473,8 @@ class Runner:
             if time.monotonic() - last > 10.0:
                 last = time.monotonic()
                 self.say(
-                    f'  {self.target}: {n + 1}/{len(indices)} cases, {self.r.valid_answered} answered, '
+                    f'  {self.target}: {n + 1}/{len(indices)} cases, '
+                    f'{self.r.valid_answered} answered, '
                     f'{len(self.r.crashes)} crash(es)'
                 )
         self.h.spin(0.5)  # late answers, if any
@@ -485,8 +492,8 @@ class Runner:
         self.r.kinds = dict(sorted(kinds.items(), key=lambda kv: (kv[1]['expect'], kv[0])))
         self.r.cases = len(indices)
         d = self.r.diagnostics
-        # superseded while the worker was busy (dropped), or lost before the node saw it: best-effort
-        # images, or a reader history of depth 4 (classifier) that overflowed
+        # superseded while the worker was busy (dropped), or lost before the node saw it:
+        # best-effort images, or a reader history of depth 4 (classifier) that overflowed
         self.r.missed = max(
             0, self.r.sent[self.fuzz.MALFORMED] - d.get('rejected', 0) - d.get('dropped', 0)
         )
@@ -507,7 +514,8 @@ def print_summary(results: list[TargetResult], log_dir: Path, out=sys.stdout) ->
     w('\n')
     head = (
         f'{"node":<11} {"cases":>6} {"malformed":>9} {"unpaired":>8} {"valid":>6} {"answered":>8} '
-        f'{"resent":>6} {"received":>8} {"rejected":>8} {"dropped":>7} {"missed":>6} {"errors":>6} '
+        f'{"resent":>6} {"received":>8} {"rejected":>8} {"dropped":>7} '
+        f'{"missed":>6} {"errors":>6} '
         f'{"log lines":>9} {"crashes":>7} {"seconds":>7}\n'
     )
     w(head)
@@ -515,16 +523,23 @@ def print_summary(results: list[TargetResult], log_dir: Path, out=sys.stdout) ->
         d = r.diagnostics
         valid = r.sent['valid'] + r.sent['probe']
         w(
-            f'{r.target:<11} {r.cases:>6} {r.sent["malformed"]:>9} {r.sent["unpaired"]:>8} {valid:>6} '
-            f'{r.valid_answered:>8} {r.valid_resent:>6} {d.get("received", 0):>8} {d.get("rejected", 0):>8} '
-            f'{d.get("dropped", 0):>7} {r.missed:>6} {d.get("errors", 0):>6} {r.log_reject_lines:>9} '
+            f'{r.target:<11} {r.cases:>6} {r.sent["malformed"]:>9} '
+            f'{r.sent["unpaired"]:>8} {valid:>6} '
+            f'{r.valid_answered:>8} {r.valid_resent:>6} '
+            f'{d.get("received", 0):>8} {d.get("rejected", 0):>8} '
+            f'{d.get("dropped", 0):>7} {r.missed:>6} {d.get("errors", 0):>6} '
+            f'{r.log_reject_lines:>9} '
             f'{len(r.crashes):>7} {r.seconds:>7.1f}\n'
         )
     w(
-        "\nvalid: valid cases + plain frames closing a batch. received, rejected, dropped, errors: the node's own\n"
-        '/diagnostics counts during the run (dropped: superseded while busy, latest wins). missed: malformed\n'
-        'messages neither rejected nor dropped, i.e. lost before the node saw them (best-effort images; the\n'
-        'overlay draws, and so rejects, only frames whose image arrived). log lines: throttled reject lines.\n'
+        '\nvalid: valid cases + plain frames closing a batch. '
+        "received, rejected, dropped, errors: the node's own\n"
+        '/diagnostics counts during the run (dropped: superseded while busy, latest wins). '
+        'missed: malformed\n'
+        'messages neither rejected nor dropped, i.e. lost before the node saw them '
+        '(best-effort images; the\n'
+        'overlay draws, and so rejects, only frames whose image arrived). '
+        'log lines: throttled reject lines.\n'
     )
     for r in results:
         problems = r.failures()
@@ -554,7 +569,8 @@ def run_fuzz(args) -> list[TargetResult]:
     say = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     domain = setup_env(args.domain)
     say(
-        f'glass-fuzz: seed {seed}, ROS_DOMAIN_ID {domain}, nodes {", ".join(targets)}, logs in {log_dir}'
+        f'glass-fuzz: seed {seed}, ROS_DOMAIN_ID {domain}, nodes {", ".join(targets)}, '
+        f'logs in {log_dir}'
     )
 
     procs = {

@@ -1,4 +1,5 @@
-"""glass-pipeline: start the four nodes from a params file, as `ros2 launch` would, and watch them.
+"""
+glass-pipeline: start the four nodes from a params file, as `ros2 launch` would, and watch them.
 
 For machines without the `ros2` command (no ROS distro). Each node runs in its own process with
 the same executable, params file, namespace and overrides as launch/pipeline.launch.py gives it.
@@ -155,7 +156,8 @@ def pipeline_env() -> dict:
     from ..core.paths import share_dir
 
     env = dict(os.environ)
-    # Fast DDS's default transports lose camera-sized best-effort images between processes; see README.
+    # Fast DDS's default transports lose camera-sized best-effort images between processes; see
+    # README.
     env.update(image_transport_env(env, share_dir() / 'config'))
     env.setdefault('PYTHONUNBUFFERED', '1')
     return env
@@ -252,7 +254,8 @@ class Monitor:
         return self._set_camera_enabled(False, timeout)
 
     def start_camera_when_ready(self) -> None:
-        """Enable the camera (started paused) once the model nodes report, i.e. have their models loaded.
+        """
+        Enable the camera (started paused) once the model nodes report, i.e. have loaded models.
 
         Frames published while the detector is still loading would reach nobody and read as lost.
         """
@@ -365,7 +368,11 @@ class Monitor:
 
 
 def bare_baseline(params: Path, args, frames: int) -> dict:
-    """Detector + crops + classifier called directly, no ROS, on the camera's frames: the floor for latency."""
+    """
+    Time detector + crops + classifier called directly, no ROS, on the camera's frames.
+
+    That is the floor for latency.
+    """
     import yaml
 
     from ..core.classifier import GlassClassifier
@@ -510,7 +517,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
             if monitor.classified == 0 and time.monotonic() - started > args.start_timeout:
                 print(
-                    f'glass-pipeline: no classification within {args.start_timeout:.0f} s; see {log_dir}',
+                    f'glass-pipeline: no classification within {args.start_timeout:.0f} s; '
+                    f'see {log_dir}',
                     file=sys.stderr,
                 )
                 code = 1
@@ -585,47 +593,57 @@ def print_summary(r: dict) -> None:
     lat = r['latency_ms']
     print('\n=== glass-pipeline summary ===')
     print(
-        f'classified frames: {r["classified_frames"]} ({r["measured_frames"]} measured after warm-up)'
+        f'classified frames: {r["classified_frames"]} '
+        f'({r["measured_frames"]} measured after warm-up)'
     )
     if r['fps']:
         print(f'throughput: {r["fps"]:.2f} frames/s')
     print(
-        f'latency camera stamp -> classification: p50 {lat["p50"]:.0f} ms, p95 {lat["p95"]:.0f} ms, '
+        f'latency camera stamp -> classification: p50 {lat["p50"]:.0f} ms, '
+        f'p95 {lat["p95"]:.0f} ms, '
         f'max {lat["max"]:.0f} ms'
     )
     if r.get('bare_models'):
         bare = r['bare_models']['latency_ms']['p50']
         print(
-            f'bare models in one process, no ROS (same machine, same run): p50 {bare:.0f} ms per frame; '
+            'bare models in one process, no ROS (same machine, same run): '
+            f'p50 {bare:.0f} ms per frame; '
             f'pipeline p50 / bare p50 = {lat["p50"] / bare:.2f}'
         )
     e = r['end_to_end']
     if e['glasses']:
         print(
-            f'end to end vs synthetic ground truth: {e["correct"]}/{e["glasses"]} glasses labelled correctly '
+            'end to end vs synthetic ground truth: '
+            f'{e["correct"]}/{e["glasses"]} glasses labelled correctly '
             f'({100 * e["accuracy"]:.1f}%), {e["wrong_label"]} wrong label, {e["missed"]} missed'
         )
         for k, v in e['per_class'].items():
             print(f'  {k:<11} {v["correct"]}/{v["total"]}')
     if r['annotated_frames']:
         print(
-            f'annotated frames: {len(r["annotated_frames"])} in {Path(r["annotated_frames"][0]).parent}'
+            f'annotated frames: {len(r["annotated_frames"])} '
+            f'in {Path(r["annotated_frames"][0]).parent}'
         )
     f = r.get('frames') or {}
     if f.get('camera_published') is not None:
         print(
-            f'frames: camera published {f["camera_published"]}; detector received {f["detector_received"]} '
-            f'({f["not_delivered_best_effort"]} not delivered, best effort), dropped {f["detector_dropped_stale"]} '
-            f'stale, rejected {f["detector_rejected"]}, processed {f["detector_processed"]}; classifier '
-            f'received {f["classifier_received"]}, dropped {f["classifier_dropped_stale"]} stale, processed '
-            f'{f["classifier_processed"]}; {f["classifications_received_here"]} classifications reached this monitor'
+            f'frames: camera published {f["camera_published"]}; '
+            f'detector received {f["detector_received"]} '
+            f'({f["not_delivered_best_effort"]} not delivered, best effort), '
+            f'dropped {f["detector_dropped_stale"]} stale, '
+            f'rejected {f["detector_rejected"]}, processed {f["detector_processed"]}; '
+            f'classifier received {f["classifier_received"]}, '
+            f'dropped {f["classifier_dropped_stale"]} stale, '
+            f'processed {f["classifier_processed"]}; '
+            f'{f["classifications_received_here"]} classifications reached this monitor'
         )
     if r.get('stages'):
         print("per stage, median over the measured seconds of each node's /diagnostics figures:")
     for name, st in r.get('stages', {}).items():
         fmt = {k: f'{v:.0f}' for k, v in st.items()}
         print(
-            f'  {name:<16} work p50 {fmt.get("processing_ms_p50", "-")} ms, p95 {fmt.get("processing_ms_p95", "-")} ms; '
+            f'  {name:<16} work p50 {fmt.get("processing_ms_p50", "-")} ms, '
+            f'p95 {fmt.get("processing_ms_p95", "-")} ms; '
             f'camera stamp age at its output p50 {fmt.get("latency_ms_p50", "-")} ms, '
             f'p95 {fmt.get("latency_ms_p95", "-")} ms'
         )

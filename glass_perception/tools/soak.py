@@ -1,4 +1,5 @@
-"""glass-soak: run the whole pipeline for a long while under load and say whether it held up.
+"""
+glass-soak: run the whole pipeline for a long while under load and say whether it held up.
 
 It is glass-pipeline with soak defaults (camera at 30 fps, 600 s, memory taken after 60 s of
 warm-up, the bare models timed first on 30 frames) and a verdict at the end:
@@ -29,7 +30,7 @@ LATENCY_FACTOR_LIMIT = 2.0
 
 
 def verdict(report: dict) -> list[tuple[bool, str]]:
-    """(passed, line) for each target, from glass-pipeline's report."""
+    """Return (passed, line) for each target, from glass-pipeline's report."""
     lines = []
     f = report.get('frames') or {}
     parts = [
@@ -43,8 +44,8 @@ def verdict(report: dict) -> list[tuple[bool, str]]:
         lines.append(
             (
                 ok,
-                f'frames: {f["camera_published"]} published = {parts[3]} processed + {parts[1]} dropped '
-                f'stale + {parts[2]} rejected + {parts[0]} not delivered',
+                f'frames: {f["camera_published"]} published = {parts[3]} processed + '
+                f'{parts[1]} dropped stale + {parts[2]} rejected + {parts[0]} not delivered',
             )
         )
     else:
@@ -71,8 +72,8 @@ def verdict(report: dict) -> list[tuple[bool, str]]:
         lines.append(
             (
                 p95 <= LATENCY_FACTOR_LIMIT * bare,
-                f'latency p95 {p95:.0f} ms = {p95 / bare:.2f} x the single-frame time {bare:.0f} ms '
-                f'(limit {LATENCY_FACTOR_LIMIT:.0f} x)',
+                f'latency p95 {p95:.0f} ms = {p95 / bare:.2f} x the single-frame time '
+                f'{bare:.0f} ms (limit {LATENCY_FACTOR_LIMIT:.0f} x)',
             )
         )
     return lines

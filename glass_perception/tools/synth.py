@@ -1,11 +1,13 @@
-"""glass-synth: render synthetic glassware as training data, deterministic from a seed.
+"""
+glass-synth: render synthetic glassware as training data, deterministic from a seed.
 
   glass-synth classify --out work/crops/train --seed 1 --scenes 1500
   glass-synth detect   --out work/det --seed 101 --scenes 800 --split train
-  glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview --width 160 --height 120
+  glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
+      --width 160 --height 120
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
   glass-synth crops    --from work/det --split train2 --out work/crops/det_train2 \
-                       --detector glass_perception/models/glass_yolo11n.pt     # cut around detected boxes
+      --detector glass_perception/models/glass_yolo11n.pt  # cut around detected boxes
 
 'detect' can be interrupted: run the same command again and it goes on where it stopped.
 
@@ -42,7 +44,11 @@ def _default(params, name):
 
 
 def _detector_boxes(args):
-    """The image -> boxes function of ``--detector``: the node's Detector, its crop classes and thresholds."""
+    """
+    Return the image -> boxes function of ``--detector``.
+
+    It uses the node's Detector, its crop classes and thresholds.
+    """
     from ..core.detector import Detector
 
     classes = set(_default(DETECTOR, 'crop_classes'))

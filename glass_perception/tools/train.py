@@ -1,14 +1,16 @@
-"""glass-train: transfer-learn the glass classifier on an ImageFolder (photos or synthetic crops).
+"""
+glass-train: transfer-learn the glass classifier on an ImageFolder (photos or synthetic crops).
 
 The data is one folder per class (the folder names become the class names). The best checkpoint
 (lowest validation loss) is written as OUT.safetensors + OUT.json, the format the classifier node
 loads, with OUT.history.{json,csv,png} beside it; OUT.state.* lets --resume continue.
 
-Examples:
+For example:
   # the seeds' recipe on your own photos, on a connected machine (ImageNet weights downloaded)
   glass-train --data photos/ --out models/my_glasses --init imagenet --freeze-backbone
   # offline: from scratch, whole network trained
-  glass-train --data work/crops/train --val-data work/crops/val --out models/glass --init scratch --no-freeze-backbone
+  glass-train --data work/crops/train --val-data work/crops/val --out models/glass \
+      --init scratch --no-freeze-backbone
 """
 
 from __future__ import annotations

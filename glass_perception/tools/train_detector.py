@@ -1,4 +1,5 @@
-"""glass-train-detector: train the YOLO detector on synthetic scenes (or any YOLO dataset).
+"""
+glass-train-detector: train the YOLO detector on synthetic scenes (or any YOLO dataset).
 
 Example (the shipped default detector)::
 

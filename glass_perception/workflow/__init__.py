@@ -1,4 +1,6 @@
-"""What makes and checks the models: renderers, datasets, training, evaluation, benchmarks, fuzz cases.
+"""
+What makes and checks the models.
 
-May use ``core``; the robot's nodes never import it (checked by the import contracts in setup.cfg).
+Renderers, datasets, training, evaluation, benchmarks, fuzz cases. May use ``core``; the robot's
+nodes never import it (checked by the import contracts in setup.cfg).
 """

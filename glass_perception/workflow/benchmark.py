@@ -1,4 +1,5 @@
-"""Speed, size and memory of the classifier architectures on random input. No ROS here.
+"""
+Speed, size and memory of the classifier architectures on random input. No ROS here.
 
 Every network is built by :func:`glass_perception.core.classifier.build_model`, with the same head
 and class count as the shipped classifier, so what is measured is the network the classifier node
@@ -38,7 +39,7 @@ RESULT_PREFIX = 'GLASS_BENCHMARK_RESULT '
 
 # ----------------------------------------------------------------------------------------- child
 def _status_kib(field: str) -> int | None:
-    """A ``/proc/self/status`` memory field (VmRSS, VmHWM) in KiB; None where there is no /proc."""
+    """Read a ``/proc/self/status`` memory field (VmRSS, VmHWM) in KiB; None without /proc."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
@@ -86,7 +87,8 @@ def measure_one(
     head: str = 'dense128',
     num_classes: int | None = None,
 ) -> dict:
-    """Measure one architecture in this process; meant to run in a fresh one (see :func:`compare`).
+    """
+    Measure one architecture in this process; meant to run in a fresh one (see :func:`compare`).
 
     Order matters: peak memory is read after build and inference and before the weights are saved,
     so the saving's buffers do not count.
@@ -95,7 +97,8 @@ def measure_one(
         raise ValueError(f"unknown model '{architecture}'; choose from {', '.join(ARCHITECTURES)}")
     if min(input_size, batch, iters, batch_iters) < 1 or warmup < 0:
         raise ValueError('input_size, batch, iters and batch_iters must be >= 1, warmup >= 0')
-    import torchvision.models  # noqa: F401  (build_model imports it; keep it out of the model's memory)
+    # build_model imports it; keep it out of the model's memory
+    import torchvision.models  # noqa: F401
 
     from ..core.synthetic import CLASSES
 
@@ -231,7 +234,11 @@ def run_child(
     device: str,
     threads: int | None,
 ) -> dict:
-    """:func:`measure_one` in a fresh interpreter; raise RuntimeError with the child's last error line."""
+    """
+    Run :func:`measure_one` in a fresh interpreter.
+
+    Raise RuntimeError with the child's last error line.
+    """
     cmd = [
         sys.executable,
         '-m',
@@ -280,7 +287,8 @@ def compare(
     threads: int | None = None,
     progress=None,
 ) -> dict:
-    """Measure every model, one fresh process each, one after another; returns a JSON-ready dict.
+    """
+    Measure every model, one fresh process each, one after another; returns a JSON-ready dict.
 
     ``progress``: an optional callable wrapping the model list (e.g. tqdm) for a progress bar.
     """
@@ -313,7 +321,9 @@ def compare(
             'batch_iters': batch_iters,
             'device': device,
             'threads': threads_used,
-            'weights': "random (torchvision architecture + the classifier's dense128 head, 3 classes)",
+            'weights': (
+                "random (torchvision architecture + the classifier's dense128 head, 3 classes)"
+            ),
             'isolation': 'one fresh process per model, measured one after another',
         },
         'reference_model': REFERENCE_MODEL,
@@ -326,7 +336,7 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The child side: ``python -m glass_perception.workflow.benchmark --one NAME ...``."""
+    """Run the child side: ``python -m glass_perception.workflow.benchmark --one NAME ...``."""
     p = argparse.ArgumentParser(description='measure one model (used by glass-compare-models)')
     p.add_argument('--one', required=True, metavar='NAME')
     p.add_argument('--input-size', type=int, default=224)

@@ -1,4 +1,5 @@
-"""Making classifier checkpoints: ImageNet-initialised networks, frozen backbones, atomic saves.
+"""
+Making classifier checkpoints: ImageNet-initialised networks, frozen backbones, atomic saves.
 
 The robot loads checkpoints with ``glass_perception.core.classifier``; only training and
 benchmarking write them, so this lives in the workflow.
@@ -22,7 +23,11 @@ from ..core.classifier import (
 
 
 def imagenet_weights(architecture: str):
-    """torchvision's ImageNet weights enum for ``architecture`` (downloaded when a model is built with it)."""
+    """
+    Return torchvision's ImageNet weights enum for ``architecture``.
+
+    The weights are downloaded when a model is built with it.
+    """
     import torchvision.models as tvm
 
     return {
@@ -33,9 +38,11 @@ def imagenet_weights(architecture: str):
 
 
 def pretrained_model(architecture: str, num_classes: int, head: str = 'dense128') -> nn.Module:
-    """``build_model`` on torchvision's ImageNet weights, downloaded on first use.
+    """
+    ``build_model`` on torchvision's ImageNet weights, downloaded on first use.
 
-    That works on a connected machine only; offline it raises a RuntimeError saying what to do instead.
+    That works on a connected machine only; offline it raises a RuntimeError saying what to do
+    instead.
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f'unknown architecture {architecture}')
@@ -43,14 +50,15 @@ def pretrained_model(architecture: str, num_classes: int, head: str = 'dense128'
         return build_model(architecture, num_classes, head, weights=imagenet_weights(architecture))
     except Exception as e:  # URLError, HTTPError, OSError: whatever the download raised
         raise RuntimeError(
-            f"could not get torchvision's ImageNet weights for {architecture} ({type(e).__name__}: {e}). "
+            f"could not get torchvision's ImageNet weights for {architecture} "
+            f'({type(e).__name__}: {e}). '
             'They are downloaded on first use and need internet; offline, train from scratch '
             '(--init scratch) or start from a checkpoint of this project (--init PATH.safetensors)'
         ) from e
 
 
 def backbone_parameters(model: nn.Module, architecture: str):
-    """The parameters that a frozen-backbone training leaves alone."""
+    """Return the parameters that a frozen-backbone training leaves alone."""
     head = HEAD_MODULE[architecture]
     return [p for name, p in model.named_parameters() if not name.startswith(head + '.')]
 

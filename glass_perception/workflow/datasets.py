@@ -1,4 +1,5 @@
-"""Writing synthetic scenes to disk as training data.
+"""
+Writing synthetic scenes to disk as training data.
 
 * detection: an Ultralytics/YOLO dataset (images/, labels/ with normalised ``cls cx cy w h`` rows,
   ``data.yaml`` with the COCO class names the detector node reports);
@@ -30,7 +31,7 @@ MIN_CROP_VISIBILITY = 0.6
 
 
 def scene_renderer(name: str = 'fast', quality: str = 'default') -> Renderer:
-    """``pbr``: path traced with Mitsuba (core.pbr); ``fast``: the 2.5-D generator (core.synthetic)."""
+    """``pbr``: path traced with Mitsuba (core.pbr); ``fast``: 2.5-D generator (core.synthetic)."""
     if name == 'fast':
         return render_scene
     if name == 'pbr':
@@ -48,7 +49,7 @@ def scene_renderer(name: str = 'fast', quality: str = 'default') -> Renderer:
 
 
 def _imwrite(path: Path, image: np.ndarray, options=()) -> None:
-    """An image file that is either whole or absent (an interrupted render leaves no torn files)."""
+    """Write an image file atomically, so an interrupted render leaves no torn files."""
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), image, list(options)):
             raise OSError(f'cannot write {path}')
@@ -69,7 +70,8 @@ def export_detection(
     renderer: Renderer = render_scene,
     settings: dict | None = None,
 ) -> int:
-    """Render ``count`` scenes of stream ``seed`` into ``root`` as the YOLO split ``split``.
+    """
+    Render ``count`` scenes of stream ``seed`` into ``root`` as the YOLO split ``split``.
 
     Returns the number of labelled objects in the split. ``data.yaml`` is (re)written to name the
     splits present. Resumable: the ground truth (``truth_<split>.json``) is saved every few scenes,
@@ -131,7 +133,7 @@ def export_detection(
 
 
 def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
-    """A box as an imperfect detector might report it: centre and size perturbed by ``amount``."""
+    """Perturb a box's centre and size by ``amount``, as an imperfect detector might report it."""
     if amount <= 0:
         return box
     return Box(
@@ -153,7 +155,8 @@ def _cut_crops(
     counts: dict[str, int],
     suffix: str = '',
 ) -> int:
-    """Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j><suffix>.png``.
+    """
+    Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j><suffix>.png``.
 
     Each glass ``j`` is cut around ``crop_box(j, true_box)``; a glass it gives no box for is
     skipped. Returns how many were skipped.
@@ -185,14 +188,15 @@ def export_classification(
     progress: Progress = _identity,
     renderer: Renderer = render_scene,
 ) -> dict[str, int]:
-    """Cut every (mostly visible) glass of ``scenes`` scenes of stream ``seed`` into ``root/<class>/``.
+    """
+    Cut every (mostly visible) glass of ``scenes`` scenes of stream ``seed`` into crops.
 
-    Returns the number of crops per class.
+    The crops go into ``root/<class>/``. Returns the number of crops per class.
     """
     root = Path(root)
     for c in CLASSES:
         (root / c).mkdir(parents=True, exist_ok=True)
-    counts = {c: 0 for c in CLASSES}
+    counts = dict.fromkeys(CLASSES, 0)
     rng = np.random.default_rng([int(seed), 99991])
     for i in progress(range(scenes)):
         scene = renderer(seed, i, width, height, kinds=CLASSES)
@@ -221,13 +225,14 @@ def crops_from_detection(
     boxes: BoxSource | None = None,
     min_iou: float = 0.5,
 ) -> dict[str, int]:
-    """Classification crops from scenes ``export_detection`` already rendered (no second render).
+    """
+    Cut classification crops from the scenes ``export_detection`` rendered (no second render).
 
     Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it, and
     cuts the glasses exactly as ``export_classification`` does.
 
-    With ``boxes`` (an image -> the boxes a detector reports), each glass is cut around the detected
-    box matched to it (IoU >= ``min_iou``) instead of its jittered true box, into
+    With ``boxes`` (an image -> the boxes a detector reports), each glass is cut around the
+    detected box matched to it (IoU >= ``min_iou``) instead of its jittered true box, into
     ``<stem>_<j>_det.png``: the crops the classifier gets at run time, with the detector's real box
     error. Glasses the detector misses are skipped and counted under ``missed_by_detector``.
     """
@@ -240,7 +245,7 @@ def crops_from_detection(
     truth = json.loads(truth_file.read_text())
     for c in CLASSES:
         (root / c).mkdir(parents=True, exist_ok=True)
-    counts = {c: 0 for c in CLASSES}
+    counts = dict.fromkeys(CLASSES, 0)
     rng = np.random.default_rng([int(seed), 99992])
     missed = 0
     for stem in progress(sorted(truth)):

@@ -1,4 +1,5 @@
-"""Evaluating a classifier exactly as the classifier node runs it. No ROS here.
+"""
+Evaluating a classifier exactly as the classifier node runs it. No ROS here.
 
 Images go through :class:`GlassClassifier` (the node's own loading and preprocessing code), so
 the figures describe the deployed model, not a training-time variant of it.

@@ -1,4 +1,5 @@
-"""Seeded malformed (and valid) inputs for the subscribing nodes. Message classes only: no rclpy.
+"""
+Seeded malformed (and valid) inputs for the subscribing nodes. Message classes only: no rclpy.
 
 ``case(seed, target, index)`` builds one :class:`Case` from its own generator, seeded by
 ``(seed, target, index)``, so any failing case is replayed from those three numbers alone
@@ -44,10 +45,12 @@ from ..core.synthetic import render_scene
 
 TARGETS = ('detector', 'classifier', 'overlay')
 VALID, MALFORMED, UNPAIRED = 'valid', 'malformed', 'unpaired'
-#: fuzz cases are stamped (BASE_SEC + index, 0); harness probes use other nanoseconds of that second
+#: fuzz cases are stamped (BASE_SEC + index, 0); harness probes use other nanoseconds of that
+#: second
 BASE_SEC = 1_000_000
 FRAME_ID = 'fuzz'
-#: the classifier refuses frames with more candidates than this (where the detector's max_det range ends)
+#: the classifier refuses frames with more candidates than this (where the detector's max_det
+#: range ends)
 MAX_CANDIDATES = int(next(p.high for p in NODES['detector_node'] if p.name == 'max_det'))
 
 CAMERA, DETECTIONS = 'camera/image_raw', 'glass/detections'
@@ -103,7 +106,10 @@ class Case:
     messages: list[tuple[str, object]] = field(default_factory=list)  # (topic, message), in order
 
     def describe(self) -> str:
-        return f'{self.target} case {self.index} ({self.kind}, {self.expect}) stamp {self.stamp[0]}.{self.stamp[1]:09d}'
+        return (
+            f'{self.target} case {self.index} ({self.kind}, {self.expect}) '
+            f'stamp {self.stamp[0]}.{self.stamp[1]:09d}'
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -118,7 +124,7 @@ def header(stamp: tuple[int, int]) -> Header:
 
 @lru_cache(maxsize=16)
 def scene(k: int) -> np.ndarray:
-    """A small synthetic camera frame (160x120, BGR); read-only, cached."""
+    """Return a small synthetic camera frame (160x120, BGR); read-only, cached."""
     img = render_scene(11, k % 16, 160, 120).image
     img.setflags(write=False)
     return img
@@ -130,15 +136,17 @@ def scene_boxes(k: int) -> tuple[Box, ...]:
 
 
 def picture(rng, w: int, h: int) -> np.ndarray:
-    """A w x h BGR picture: a resized synthetic frame."""
+    """Return a w x h BGR picture: a resized synthetic frame."""
     return cv2.resize(scene(int(rng.integers(16))), (int(w), int(h)), interpolation=cv2.INTER_AREA)
 
 
 def _yuv422(bgr: np.ndarray, order: str) -> np.ndarray:
-    """Packed 4:2:2 (H, W, 2) bytes, ``order`` 'uyvy' or 'yuyv'; W must be even.
+    """
+    Packed 4:2:2 (H, W, 2) bytes, ``order`` 'uyvy' or 'yuyv'; W must be even.
 
-    The codec reads these with OpenCV's YUV2BGR_UYVY / _YUY2 (BT.601 video range, as cv_bridge does);
-    the encoder is their inverse (OpenCV 4.8+), else the same BT.601 video-range formulas by hand.
+    The codec reads these with OpenCV's YUV2BGR_UYVY / _YUY2 (BT.601 video range, as cv_bridge
+    does); the encoder is their inverse (OpenCV 4.8+), else the same BT.601 video-range formulas by
+    hand.
     """
     code = getattr(cv2, 'COLOR_BGR2YUV_UYVY' if order == 'uyvy' else 'COLOR_BGR2YUV_YUY2', None)
     if code is not None:
@@ -157,7 +165,7 @@ def _yuv422(bgr: np.ndarray, order: str) -> np.ndarray:
 
 
 def pixels(bgr: np.ndarray, encoding: str) -> np.ndarray:
-    """``bgr`` (uint8) as the array that ``encoding`` carries (16-bit: gray x 257, native order)."""
+    """Return ``bgr`` (uint8) as ``encoding``'s array (16-bit: gray x 257, native order)."""
     if encoding in ('bgr8', '8UC3'):
         return bgr
     if encoding == 'rgb8':
@@ -181,7 +189,11 @@ def pixels(bgr: np.ndarray, encoding: str) -> np.ndarray:
 def raw_image(
     stamp, arr: np.ndarray, encoding: str, big_endian: bool = False, pad: int = 0
 ) -> Image:
-    """An Image carrying ``arr`` exactly as ``encoding`` says, rows padded by ``pad`` bytes."""
+    """
+    Build an Image carrying ``arr`` exactly as ``encoding`` says.
+
+    Rows are padded by ``pad`` bytes.
+    """
     h, w = arr.shape[:2]
     dtype = np.dtype('>u2' if big_endian else '<u2') if arr.dtype == np.uint16 else np.dtype('u1')
     rows = np.ascontiguousarray(arr.astype(dtype, copy=False)).reshape(h, -1).view(np.uint8)
@@ -208,7 +220,11 @@ def _bytes(b: bytes) -> array.array:
 def detection(
     stamp, box: tuple[float, float, float, float], results=(), det_id: str = ''
 ) -> Detection2D:
-    """A Detection2D with any (even non-finite) box values; ``results`` are (class_id, score)."""
+    """
+    Build a Detection2D with any (even non-finite) box values.
+
+    ``results`` are (class_id, score).
+    """
     d = Detection2D(header=header(stamp), id=det_id)
     b = BoundingBox2D()
     b.center.position.x, b.center.position.y, b.size_x, b.size_y = (float(v) for v in box)
@@ -259,7 +275,7 @@ def _choose(rng, table):
 
 
 def valid_image(rng, stamp, bgr: np.ndarray | None = None) -> tuple[str, Image]:
-    """A legal image in a random encoding, byte order and row padding."""
+    """Build a legal image in a random encoding, byte order and row padding."""
     encoding = IMAGE_ENCODINGS[int(rng.integers(len(IMAGE_ENCODINGS)))]
     if bgr is None:
         w, h = int(rng.integers(16, 201)), int(rng.integers(16, 161))
@@ -281,7 +297,11 @@ def odd_size_image(rng, stamp) -> tuple[str, Image]:
 
 
 def malformed_image(rng, stamp) -> tuple[str, Image]:
-    """An image that does not add up; the codec must refuse it without reading or allocating much."""
+    """
+    Build an image that does not add up.
+
+    The codec must refuse it without reading or allocating much.
+    """
     enc = IMAGE_ENCODINGS[int(rng.integers(len(IMAGE_ENCODINGS)))]
     msg = Image(
         header=header(stamp),
@@ -363,7 +383,7 @@ def _detector_case(rng, stamp) -> tuple[str, str, list]:
 
 
 def detector_probe(k: int, stamp) -> list:
-    """A plain valid camera frame (bgr8 synthetic scene)."""
+    """Build a plain valid camera frame (bgr8 synthetic scene)."""
     return [(CAMERA, raw_image(stamp, scene(k), 'bgr8'))]
 
 
@@ -484,7 +504,7 @@ def _classifier_case(rng, stamp) -> tuple[str, str, list]:
 
 
 def classifier_probe(k: int, stamp) -> list:
-    """The crops and candidates the detector would send for a synthetic frame."""
+    """Build the crops and candidates the detector would send for a synthetic frame."""
     img, boxes = scene(k), list(scene_boxes(k))[:4] or [Box(80, 60, 40, 50)]
     stacked = stack_crops([square_crop(img, b, 0.1, 96) for b in boxes])
     crops = raw_image(stamp, stacked, 'bgr8')
@@ -613,11 +633,15 @@ def case(seed: int, target: str, index: int) -> Case:
 
 
 def cases(seed: int, n: int, target: str, start: int = 0):
-    """The first ``n`` cases (from ``start``) of ``target``'s stream for ``seed``."""
+    """Yield the first ``n`` of ``target``'s cases for ``seed``, from ``start`` on."""
     for i in range(start, start + n):
         yield case(seed, target, i)
 
 
 def probe(target: str, k: int, stamp: tuple[int, int]) -> Case:
-    """A plain valid input (synthetic frame ``k``) stamped ``stamp``: what a healthy camera sends."""
+    """
+    Build a plain valid input (synthetic frame ``k``) stamped ``stamp``.
+
+    That is what a healthy camera sends.
+    """
     return Case(target, -1, 'probe', VALID, tuple(stamp), _PROBES[target](k, stamp))

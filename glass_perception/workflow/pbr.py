@@ -1,4 +1,5 @@
-"""Physically based table-top scenes of glassware, path traced with Mitsuba 3 on the CPU.
+"""
+Physically based table-top scenes of glassware, path traced with Mitsuba 3 on the CPU.
 
 Glass is hard to see because it refracts and reflects what lies behind it; a model that only saw
 flat drawings of glasses does not transfer to a camera. This renderer builds every object as a
@@ -85,7 +86,8 @@ class MeshData:
 
 
 def lathe(profile, segments: int = 48) -> MeshData:
-    """Turn a profile of (radius, height) points around the y axis.
+    """
+    Turn a profile of (radius, height) points around the y axis.
 
     A profile that starts and ends on the axis (radius 0) gives a closed, watertight solid whose
     faces point outwards when the profile runs bottom-centre, outwards, up the outside, and back
@@ -123,7 +125,7 @@ def lathe(profile, segments: int = 48) -> MeshData:
 
 
 def tube(path: np.ndarray, radius: float, sides: int = 12) -> MeshData:
-    """A tube of circular section along a path in the x-y plane (a mug's handle); ends open."""
+    """Mesh a tube of circular section along a path in the x-y plane (a mug handle); ends open."""
     path = np.asarray(path, np.float64)
     tangents = np.gradient(path, axis=0)
     tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
@@ -175,7 +177,7 @@ def fill_profile(
     gap: float = 0.02,
     samples: int = 12,
 ):
-    """A liquid filling a vessel from its inner bottom up to ``level`` (a fraction of the height)."""
+    """Profile a liquid from a vessel's inner bottom up to ``level`` (a fraction of the height)."""
     t = np.linspace(base / height, level, samples)
     r = np.maximum(radius(t) - wall - gap, 0.1)
     y = t * height
@@ -184,7 +186,7 @@ def fill_profile(
 
 
 def handle_path(radius_at, height: float, rng) -> np.ndarray:
-    """A C-shaped handle on the +x side, its ends sunk into the wall."""
+    """Draw a C-shaped handle on the +x side, its ends sunk into the wall."""
     top, bottom = height * rng.uniform(0.72, 0.85), height * rng.uniform(0.15, 0.3)
     reach = rng.uniform(1.6, 2.6)
     s = np.linspace(0.0, math.pi, 16)
@@ -246,7 +248,7 @@ def _wall_texture(rng, size: int = 256) -> np.ndarray:
 
 
 def _environment(rng, width: int = 128, height: int = 64) -> np.ndarray:
-    """An equirectangular room: darker floor, lighter ceiling, a few bright windows or lamps."""
+    """Paint an equirectangular room: dark floor, light ceiling, a few bright windows or lamps."""
     ys = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
     top = rng.uniform(0.4, 1.0, 3).astype(np.float32)
     bottom = rng.uniform(0.05, 0.35, 3).astype(np.float32)
@@ -259,7 +261,7 @@ def _environment(rng, width: int = 128, height: int = 64) -> np.ndarray:
 
 
 def _band_texture(rng, size: int = 128) -> np.ndarray:
-    """A paper cup's print: a base colour with one or two bands."""
+    """Paint a paper cup's print: a base colour with one or two bands."""
     img = np.empty((size, size, 3), np.float32)
     img[:] = rng.uniform(0.6, 0.97, 3)
     for _ in range(int(rng.integers(1, 3))):
@@ -485,7 +487,7 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
 
 
 def _with_bitmaps(mi, d: dict) -> dict:
-    """A copy of a plugin dict whose numpy textures became Mitsuba bitmaps (recipes stay plain data)."""
+    """Copy a plugin dict, its numpy textures made Mitsuba bitmaps (recipes stay plain data)."""
     return {
         k: mi.Bitmap(v)
         if isinstance(v, np.ndarray)

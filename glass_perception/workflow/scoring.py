@@ -37,7 +37,7 @@ class Tally:
 def score_frame(
     truth: list[tuple[Box, str]], predicted: list[tuple[Box, str]], min_iou: float = 0.5
 ) -> Tally:
-    """Greedy one-to-one matching by IoU: a truth object is correct when its matched box has its class."""
+    """Match greedily one-to-one by IoU; a truth object is correct when its match has its class."""
     tally = Tally()
     match = match_boxes([t for t, _ in truth], [p for p, _ in predicted], min_iou)
     for (_, kind), j in zip(truth, match):

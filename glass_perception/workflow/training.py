@@ -1,4 +1,5 @@
-"""Transfer-learning training and evaluation of the glass classifier. No ROS here.
+"""
+Transfer-learning training and evaluation of the glass classifier. No ROS here.
 
 The loop follows torchvision's reference scripts: ``train_one_epoch`` and ``evaluate`` are plain
 functions; :func:`fit` adds early stopping on validation loss (restoring the best weights), a best
@@ -62,7 +63,11 @@ LR_FLOOR = 0.01  # a cosine schedule ends at 1% of the starting learning rate
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:
-    """The learning rate of (0-based) ``epoch``: a pure function of the epoch, so --resume needs no state."""
+    """
+    Return the learning rate of (0-based) ``epoch``.
+
+    A pure function of the epoch, so --resume needs no state.
+    """
     if cfg.lr_schedule == 'constant' or cfg.epochs <= 1:
         return cfg.lr
     if cfg.lr_schedule != 'cosine':
@@ -166,7 +171,7 @@ def evaluate(model, loader, device, class_names: list[str]) -> dict:
 
 
 def _with(base: Path, suffix: str) -> Path:
-    """``base`` + ``suffix`` (never Path.with_suffix, which would eat a dotted stem)."""
+    """Append ``suffix`` to ``base`` (never Path.with_suffix, which would eat a dotted stem)."""
     return base.parent / (base.name + suffix)
 
 
@@ -273,7 +278,8 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
         if checkpoint_paths(out)[0].exists():
             best_state = {k: v.clone() for k, v in load_checkpoint(out)[0].state_dict().items()}
         log(
-            f'resumed after epoch {start_epoch} (best val loss {best_loss:.4f} at epoch {best_epoch + 1})'
+            f'resumed after epoch {start_epoch} '
+            f'(best val loss {best_loss:.4f} at epoch {best_epoch + 1})'
         )
 
     meta = ClassifierMeta(
@@ -284,7 +290,8 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
         crop_padding=cfg.crop_padding,
     )
     log(
-        f'{len(train_set)} training and {len(val_set)} validation images, classes {list(class_names)}'
+        f'{len(train_set)} training and {len(val_set)} validation images, '
+        f'classes {list(class_names)}'
     )
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.monotonic()
@@ -332,8 +339,10 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
             }
             save_checkpoint(model, meta, out)
         log(
-            f'epoch {epoch + 1}: {row["seconds"]:.1f}s train loss {train_loss:.4f} acc {train_acc:.3f} | '
-            f'val loss {val["loss"]:.4f} acc {val["accuracy"]:.3f}{"  * best, saved" if improved else ""}'
+            f'epoch {epoch + 1}: {row["seconds"]:.1f}s '
+            f'train loss {train_loss:.4f} acc {train_acc:.3f} | '
+            f'val loss {val["loss"]:.4f} acc {val["accuracy"]:.3f}'
+            f'{"  * best, saved" if improved else ""}'
         )
         _save_state(
             state_path,

@@ -1,4 +1,5 @@
-"""Fixtures for tests that run the nodes as real processes talking over real DDS.
+"""
+Fixtures for tests that run the nodes as real processes talking over real DDS.
 
 Every test session gets its own ROS_DOMAIN_ID (and discovery limited to this host), so parallel
 or repeated runs on one machine cannot hear each other.
@@ -78,7 +79,11 @@ class NodeProcess:
 
 @pytest.fixture
 def start_node(tmp_path):
-    """start_node(name, params={...}, remaps={...}, namespace='') -> NodeProcess (stopped at teardown)."""
+    """
+    Yield a function that starts nodes, each stopped at teardown.
+
+    ``start_node(name, params={...}, remaps={...}, namespace='')`` returns a NodeProcess.
+    """
     started: list[NodeProcess] = []
 
     def start(
@@ -114,7 +119,7 @@ def start_node(tmp_path):
 
 @pytest.fixture
 def ros_node():
-    """An rclpy node in the test process (same ROS_DOMAIN_ID as the started nodes)."""
+    """Yield an rclpy node in the test process (same ROS_DOMAIN_ID as the started nodes)."""
     import rclpy
 
     rclpy.init()

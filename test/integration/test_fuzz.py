@@ -1,4 +1,5 @@
-"""glass-fuzz in CI: a few hundred malformed and valid messages into each subscribing node over real DDS.
+"""
+glass-fuzz in CI: a few hundred malformed and valid messages into each node, over real DDS.
 
 The run itself (glass_perception.tools.fuzz, the same code as `glass-fuzz --cases 2000`) fails on a
 crash, an unanswered valid message, an answer to a malformed one, a processing error, a traceback,
@@ -69,8 +70,8 @@ def test_fuzzed_inputs_are_rejected_valid_ones_answered_and_no_node_dies(tmp_pat
         assert r['log_reject_lines'] < d['rejected'] / 3, summary
         assert r['exit_code'] == 0, f'{target} did not stop cleanly on SIGINT'
         if target != 'detector':
-            # reliable results (classifier) and results drawn on a cached frame (overlay): a malformed
-            # message is rejected or, at worst, superseded while the worker is busy; only a rare
-            # best-effort image (overlay) or an overflowing depth-4 reader may lose one
+            # reliable results (classifier) and results drawn on a cached frame (overlay): a
+            # malformed message is rejected or, at worst, superseded while the worker is busy; only
+            # a rare best-effort image (overlay) or an overflowing depth-4 reader may lose one
             assert r['missed'] <= 0.1 * r['sent']['malformed'], summary
     assert proc.returncode == 0, summary

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import time
 
-from glass_perception.core import messages
 from glass_perception.core.image_codec import fill_image
 from glass_perception.core.synthetic import render_scene
 from glass_perception.nodes.common import IMAGE_QOS, RESULT_QOS
@@ -140,8 +139,8 @@ def _no_cuda():
     return not torch.cuda.is_available()
 
 
-# params values starting with "@" name a faulty file that the test writes first; every needle must be
-# on the one error line
+# params values starting with "@" name a faulty file that the test writes first; every needle must
+# be on the one error line
 @pytest.mark.parametrize(
     'node,params,needles',
     [

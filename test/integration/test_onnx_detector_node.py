@@ -57,7 +57,8 @@ def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
         5678,
         'onnx_probe',
     )
-    # the same boxes, in pixels of the published image, as the core detector finds with this model in-process
+    # the same boxes, in pixels of the published image, as the core detector finds with this model
+    # in-process
     expected = Detector(str(model), 'cpu', 320).detect(image, 0.35, 0.5, 50)
     got = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in out.detections]
     assert expected and len(got) == len(expected), f'{got}\n{expected}'

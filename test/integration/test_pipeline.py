@@ -55,9 +55,9 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
         for d in c.detections:
             assert d.header.frame_id == FRAME_ID
             scores = [r.hypothesis.score for r in d.results]
-            assert [r.hypothesis.class_id for r in d.results] and set(
+            assert [r.hypothesis.class_id for r in d.results] and {
                 r.hypothesis.class_id for r in d.results
-            ) == set(CLASSES)
+            } == set(CLASSES)
             assert scores == sorted(scores, reverse=True), 'results must be best first'
             assert math.isclose(sum(scores), 1.0, abs_tol=1e-4)
 

@@ -36,7 +36,7 @@ def one_thread():
 
 @pytest.fixture(scope='module')
 def saved(tmp_path_factory):
-    """A small untrained mobilenet_v2 checkpoint: (model, meta, weights path, json path)."""
+    """Save a small untrained mobilenet_v2 checkpoint: (model, meta, weights path, json path)."""
     torch.manual_seed(0)
     model = build_model('mobilenet_v2', 3, 'dense128').eval()
     meta = ClassifierMeta(
@@ -48,7 +48,7 @@ def saved(tmp_path_factory):
 
 @pytest.fixture
 def copy(saved, tmp_path):
-    """A private copy of the saved checkpoint that a test may break: (weights, json)."""
+    """Copy the saved checkpoint privately, for a test to break: (weights, json)."""
     _, _, weights, meta_path = saved
     return shutil.copy(weights, tmp_path / weights.name), shutil.copy(
         meta_path, tmp_path / meta_path.name
@@ -71,7 +71,7 @@ def expect_load_error(path_to_load, offending, *words):
     return message
 
 
-# ---- roundtrip -----------------------------------------------------------------------------------
+# ---- roundtrip ----------------------------------------------------------------------------------
 
 
 def test_save_writes_two_files_and_nothing_else(saved):
@@ -101,7 +101,7 @@ def test_either_file_or_the_stem_names_the_checkpoint(saved, form):
     assert load_checkpoint(str(path))[1] == meta
 
 
-# ---- inference -----------------------------------------------------------------------------------
+# ---- inference ----------------------------------------------------------------------------------
 
 
 def test_predict_gives_probability_rows(saved):
@@ -171,7 +171,7 @@ def test_resolve_device():
             resolve_device(f'cuda:{torch.cuda.device_count()}')
 
 
-# ---- load faults: ModelLoadError naming the file -------------------------------------------------
+# ---- load faults: ModelLoadError naming the file ------------------------------------------------
 
 
 def test_missing_weights(copy):

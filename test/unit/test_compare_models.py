@@ -1,4 +1,5 @@
-"""glass-compare-models measures the classifier's own networks, in one run, and writes its reports.
+"""
+glass-compare-models measures the classifier's own networks, in one run, and writes its reports.
 
 Tiny settings (32x32 input, a handful of passes): what is checked is the report, never the speed.
 """

@@ -1,4 +1,8 @@
-"""The Fast DDS transport choice for camera-sized images (core/dds.py, config/fastdds_large_images.xml)."""
+"""
+The Fast DDS transport choice for camera-sized images.
+
+Covers core/dds.py and config/fastdds_large_images.xml.
+"""
 
 from __future__ import annotations
 

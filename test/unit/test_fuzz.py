@@ -1,4 +1,5 @@
-"""glass_perception.workflow.fuzz: the seeded cases glass-fuzz sends, checked against the codec and rules.
+"""
+glass_perception.workflow.fuzz: glass-fuzz's seeded cases, checked against the codec and rules.
 
 If a case's label (valid / malformed / unpaired) disagreed with what the node's own rules make of
 it, the DDS fuzzing would report the node wrongly; these tests keep the generator honest.
@@ -90,7 +91,7 @@ def test_image_cases_agree_with_the_codec():
 
 
 def _classifier_verdict(c) -> str:
-    """What classifier_node's rules make of a case: valid, malformed or unpaired."""
+    """Tell what classifier_node's rules make of a case: valid, malformed or unpaired."""
     halves = dict(c.messages)
     cands, crops = halves.get(fuzz.CANDIDATES), halves.get(fuzz.CROPS)
     if cands is not None and not cands.detections:
@@ -134,7 +135,7 @@ def test_overlay_cases_agree_with_the_node_rules():
 @pytest.mark.parametrize('big_endian', [False, True])
 @pytest.mark.parametrize('pad', [0, 6])
 def test_valid_images_decode_to_the_picture(encoding, big_endian, pad):
-    """Every encoding the nodes take, either byte order, padded rows: the codec gives back the picture."""
+    """Every encoding the nodes take, either byte order, padded rows, decodes to the picture."""
     bgr = fuzz.scene(3)
     msg = fuzz.raw_image((1, 2), fuzz.pixels(bgr, encoding), encoding, big_endian, pad)
     assert (
@@ -170,7 +171,7 @@ def test_bad_boxes_are_bad():
 
 
 def _fields(msg) -> tuple:
-    """What a message carries, comparable (NaN-safe) and quick to build."""
+    """Return what a message carries, comparable (NaN-safe) and quick to build."""
     if hasattr(msg, 'data'):
         return (
             repr(msg.header),
@@ -185,7 +186,7 @@ def _fields(msg) -> tuple:
 
 
 def test_cases_survive_serialization():
-    """What the harness publishes is what the node receives (a NUL in a string, say, would not be)."""
+    """What the harness publishes is what the node receives (a NUL in a string would not be)."""
     from rclpy.serialization import deserialize_message, serialize_message
 
     for target in fuzz.TARGETS:

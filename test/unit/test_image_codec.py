@@ -47,7 +47,8 @@ def raw(h, w, encoding, data, step=None, is_bigendian=0):
     )
 
 
-# One 2x2 test picture per encoding, written with known colours: red, green, blue, white (BGR order below).
+# One 2x2 test picture per encoding, written with known colours: red, green, blue, white (BGR order
+# below).
 BGR = np.array([[[0, 0, 255], [0, 255, 0]], [[255, 0, 0], [255, 255, 255]]], np.uint8)
 
 
@@ -200,7 +201,8 @@ def test_yuv_matches_opencv(encoding, code):
 
 
 def test_uyvy_and_yuyv_read_luma_from_different_bytes():
-    # neutral chroma (128) and two different lumas: the dark pixel must come out left in both layouts
+    # neutral chroma (128) and two different lumas: the dark pixel must come out left in both
+    # layouts
     uyvy = raw(1, 2, 'yuv422', bytes([128, 50, 128, 200]))
     yuyv = raw(1, 2, 'yuv422_yuy2', bytes([50, 128, 200, 128]))
     for msg in (uyvy, yuyv):
@@ -223,7 +225,7 @@ def test_yuv_with_padding():
     np.testing.assert_array_equal(image_to_bgr(msg), expect)
 
 
-# ---- rejections -----------------------------------------------------------------------------------
+# ---- rejections ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -271,13 +273,17 @@ def test_fill_image_rejects_arrays_that_do_not_fit(array_, encoding):
         fill_image(FakeImage(), array_, encoding)
 
 
-# ---- fuzzing: decode to the advertised shape, or ImageError, nothing else -------------------------
+# ---- fuzzing: decode to the advertised shape, or ImageError, nothing else -----------------------
 
 UNKNOWN = ['bgr16', '32FC1', 'BGR8', '', 'yuv420']
 
 
 def expected_shape(h, w, step, size, encoding):
-    """The shape a well-formed message decodes to, or None when it is malformed (an oracle from the spec)."""
+    """
+    Return the shape a well-formed message decodes to, None when it is malformed.
+
+    An oracle from the spec.
+    """
     if encoding not in ENCODINGS:
         return None
     e = ENCODINGS[encoding]
@@ -297,7 +303,11 @@ def expected_shape(h, w, step, size, encoding):
 
 @st.composite
 def image_messages(draw):
-    """About half well-formed messages (with row padding), half with one or more fields gone wrong."""
+    """
+    Draw a message, well-formed (with row padding) about half the time.
+
+    The others have one or more fields gone wrong.
+    """
     well_formed = draw(st.booleans())
     if well_formed:
         encoding = draw(st.sampled_from(sorted(ENCODINGS)))

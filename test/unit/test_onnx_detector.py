@@ -1,5 +1,9 @@
-"""Detector weights as data: an ONNX export of the shipped detector finds what the .pt finds, and a
-bad weights file of either format fails at once with one line naming the file (never a pip install)."""
+"""
+Detector weights as data: ONNX and .pt detectors agree, bad files fail at once.
+
+An ONNX export of the shipped detector finds what the .pt finds, and a bad weights file of either
+format fails at once with one line naming the file (never a pip install).
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,8 @@ def test_onnx_finds_what_the_pt_finds(onnx_path, pt_detector, seed, index):
     )
     assert onnx_detector.imgsz == 320 and not onnx_detector.notes
     image = render_scene(seed, index).image
-    # confident ones (score >= 0.45) against everything above 0.25: scores differ in the third decimal
+    # confident ones (score >= 0.45) against everything above 0.25: scores differ in the third
+    # decimal
     pt = pt_detector.detect(image, 0.25, 0.5, 50)
     ox = onnx_detector.detect(image, 0.25, 0.5, 50)
     pt_strong, ox_strong = [d for d in pt if d.score >= 0.45], [d for d in ox if d.score >= 0.45]
@@ -68,7 +73,7 @@ def test_export_cli_writes_the_file_and_refuses_a_non_detector(tmp_path, capsys)
     assert not (tmp_path / 'x.onnx').exists()
 
 
-# ---- bad files: ModelLoadError naming the file -----------------------------------------------------
+# ---- bad files: ModelLoadError naming the file --------------------------------------------------
 
 
 def _expect_error(path, *words):
@@ -122,7 +127,8 @@ def test_pt_files_that_are_not_a_yolo_detector(tmp_path, monkeypatch):
     )  # how it runs pip
     torch.save({'conv.weight': torch.zeros(2, 2)}, tmp_path / 'state_dict.pt')
     (tmp_path / 'random.pt').write_bytes(pickle.dumps({'hello': [1, 2, 3]}))
-    # a pickle naming a module that is not installed: Ultralytics would pip-install it unless told not to
+    # a pickle naming a module that is not installed: Ultralytics would pip-install it unless told
+    # not to
     module = types.ModuleType('glass_no_such_module')
     module.Foo = type('Foo', (), {'__module__': module.__name__})
     monkeypatch.setitem(sys.modules, module.__name__, module)

@@ -96,11 +96,12 @@ def test_good_values_are_accepted(node, name, value):
 
 
 def test_list_of_non_strings_is_refused_with_a_reason():
-    # validate() promises "None when acceptable, else the reason": a list of numbers is not acceptable
+    # validate() promises "None when acceptable, else the reason": a list of numbers is not
+    # acceptable
     assert spec('detector_node', 'crop_classes').validate([1, 2]) is not None
 
 
-# ---- config/params.yaml --------------------------------------------------------------------------
+# ---- config/params.yaml -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""The physically based renderer: closed meshes, deterministic scenes, ground truth from the renderer."""
+"""The physically based renderer: closed meshes, deterministic scenes, its own ground truth."""
 
 from __future__ import annotations
 

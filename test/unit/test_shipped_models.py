@@ -1,6 +1,9 @@
-"""The models shipped in the package, re-checked on path-traced scenes they never saw in training
-(training and validation used seeds 101 to 110): a small freshly rendered set (seed 4242) and the 40 scenes
-(seed 7) that ship as the camera's synthetic source."""
+"""
+The models shipped in the package, re-checked on path-traced scenes they never saw in training.
+
+Training and validation used seeds 101 to 110; these tests use a small freshly rendered set (seed
+4242) and the 40 scenes (seed 7) that ship as the camera's synthetic source.
+"""
 
 from __future__ import annotations
 
@@ -45,8 +48,8 @@ def test_classifier_on_unseen_path_traced_crops(scenes):
     report = evaluate_crops(classifier, samples)
     assert report['samples'] >= 90
     # Regression floors, a little below the target: the project's target is 95% per class, which
-    # the shipped model meets on the 450 held-out scenes taken together (0.953 to 0.969) but not for
-    # beer_glass on the 150 of seed 9102 alone (0.941; see the model card).
+    # the shipped model meets on the 450 held-out scenes taken together (0.953 to 0.969) but not
+    # for beer_glass on the 150 of seed 9102 alone (0.941; see the model card).
     # On these ~30 crops a class it scored 0.96 to 1.0 (98.9% overall); with ~30 crops one error
     # moves a class by 3 to 4 points, so the floors leave two or more.
     for name, r in report['per_class'].items():

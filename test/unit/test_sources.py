@@ -12,7 +12,7 @@ W, H = 160, 120
 KINDS = set(CLASSES) | {'bottle', 'bowl'}
 
 
-# ---- synthetic scenes ----------------------------------------------------------------------------
+# ---- synthetic scenes ---------------------------------------------------------------------------
 
 
 def test_scene_is_a_pure_function_of_seed_and_index():
@@ -57,7 +57,7 @@ def test_scene_too_small():
         render_scene(0, 0, 63, 100)
 
 
-# ---- synthetic source ----------------------------------------------------------------------------
+# ---- synthetic source ---------------------------------------------------------------------------
 
 
 def test_synthetic_fast_source_frames_have_truth():
@@ -103,7 +103,7 @@ def test_the_shipped_scene_set_is_the_default_synthetic_source():
     assert set(CLASSES) <= {o['kind'] for _, objs in src.scenes for o in objs}
 
 
-# ---- image folders -------------------------------------------------------------------------------
+# ---- image folders ------------------------------------------------------------------------------
 
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]  # BGR
 
@@ -184,7 +184,7 @@ def test_empty_folder_and_missing_paths(tmp_path):
         open_source('/dev/video987', 32, 24)
 
 
-# ---- video files ---------------------------------------------------------------------------------
+# ---- video files --------------------------------------------------------------------------------
 
 
 @pytest.fixture

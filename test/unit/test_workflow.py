@@ -1,4 +1,8 @@
-"""The model workflow end to end, small enough for CI: synthesise, train, resume, evaluate, load."""
+"""
+The model workflow end to end, small enough for CI.
+
+Synthesise, train, resume, evaluate, load.
+"""
 
 from __future__ import annotations
 
@@ -156,7 +160,7 @@ def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
 
 
 def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
-    """`glass-synth crops` cuts the glasses of scenes `detect` wrote, with the node's crop geometry."""
+    """`glass-synth crops` cuts the glasses `detect` rendered, with the node's crop geometry."""
     import json
 
     import cv2
@@ -216,7 +220,7 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
 
 
 def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
-    """`glass-synth crops --detector` cuts each found glass around its detected box, as the node does."""
+    """`glass-synth crops --detector` cuts each glass around its detected box, as the node does."""
     import cv2
     from glass_perception.core.detector import Detector
     from glass_perception.core.geometry import Box, square_crop
