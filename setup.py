@@ -14,9 +14,11 @@ setup(
             'models/*.safetensors',
             'models/*.json',
             'models/*.md',
-            'data/scenes/*.jpg',
             'data/scenes/*.json',
             'data/scenes/*.md',
+            'data/scenes/*.yaml',
+            'data/scenes/color/*.jpg',
+            'data/scenes/depth/*.png',
         ]
     },
     data_files=[
@@ -44,6 +46,7 @@ setup(
             'detector_node = glass_perception.nodes.detector_node:main',
             'classifier_node = glass_perception.nodes.classifier_node:main',
             'overlay_node = glass_perception.nodes.overlay_node:main',
+            'localizer_node = glass_perception.nodes.localizer_node:main',
             # tools
             'glass-pipeline = glass_perception.tools.pipeline:main',
             'glass-echo = glass_perception.tools.echo:main',
@@ -55,6 +58,8 @@ setup(
             'glass-train-detector = glass_perception.tools.train_detector:main',
             'glass-export-detector = glass_perception.tools.export_detector:main',
             'glass-compare-models = glass_perception.tools.compare_models:main',
+            'glass-evaluate-3d = glass_perception.tools.evaluate_3d:main',
+            'glass-fit-sizes = glass_perception.tools.fit_sizes:main',
         ],
     },
 )

@@ -1,9 +1,10 @@
 """
-Start the glass_perception pipeline: camera, detector, classifier and overlay (and rviz2).
+Start the glass_perception pipeline: camera, detector, classifier, overlay, localizer (rviz2).
 
   ros2 launch glass_perception pipeline.launch.py
   ros2 launch glass_perception pipeline.launch.py source:=/dev/video0 device:=cuda:0 rviz:=true
   ros2 launch glass_perception pipeline.launch.py namespace:=left params_file:=/path/my_params.yaml
+  ros2 launch glass_perception pipeline.launch.py localizer:=false      # 2D only
 
 Launch arguments left empty keep what the params file says. ``rviz:=true`` on a machine without
 rviz2 starts nothing and exits 1 with one line saying so. Fast DDS loses camera-sized best-effort
@@ -34,7 +35,8 @@ ARGUMENTS = {
     'detector_model': ('', 'YOLO weights path or name (yolo11n.pt = COCO, downloaded once)'),
     'classifier_model': ('', 'classifier checkpoint (.safetensors with its .json)'),
     'namespace': ('', 'namespace of all nodes and topics'),
-    'rviz': ('false', 'open rviz2 on the debug image (needs the rviz2 package)'),
+    'localizer': ('true', 'start localizer_node (3D from camera/depth/image_raw)'),
+    'rviz': ('false', 'open rviz2 on the debug image and the 3D markers (needs rviz2)'),
 }
 
 

@@ -1,4 +1,5 @@
 """flake8 with ament's checks, as `ros2 pkg create --build-type ament_python` generates it."""
+
 from pathlib import Path
 
 from ament_flake8.main import main_with_errors

@@ -1,4 +1,5 @@
 """Docstring style with ament's pep257 convention, as `ros2 pkg create` generates it."""
+
 from pathlib import Path
 
 from ament_pep257.main import main

@@ -55,6 +55,7 @@ def onnx_detector_info(path: Path) -> tuple[list[str], tuple[int, int] | None]:
     """
     try:
         import onnx
+
         # onnxruntime is checked here, so that Ultralytics never tries to pip-install it
         import onnxruntime  # noqa: F401
     except ImportError as e:
@@ -155,8 +156,7 @@ class Detector:
                 )
                 if not local
                 else (
-                    'is it a YOLO detection model exported by Ultralytics? '
-                    're-export or replace it'
+                    'is it a YOLO detection model exported by Ultralytics? re-export or replace it'
                 )
             )
             raise ModelLoadError(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 PACKAGE = 'glass_perception'
-NODES = ('camera_node', 'detector_node', 'classifier_node', 'overlay_node')
+NODES = ('camera_node', 'detector_node', 'classifier_node', 'overlay_node', 'localizer_node')
 TRUE = ('true', '1', 'yes', 'on')
 FALSE = ('false', '0', 'no', 'off', '')
 
@@ -88,8 +88,13 @@ def plan(
     if values.get('classifier_model'):
         overrides['classifier_node']['model'] = values['classifier_model']
     namespace = values.get('namespace', '')
+    wanted = [
+        n
+        for n in NODES
+        if n != 'localizer_node' or flag('localizer', values.get('localizer', 'true'))
+    ]
     specs = [
-        NodeSpec(PACKAGE, name, name, namespace, [params_file, overrides[name]]) for name in NODES
+        NodeSpec(PACKAGE, name, name, namespace, [params_file, overrides[name]]) for name in wanted
     ]
     if rviz:
         rviz_config = str(share / 'config' / 'glass_perception.rviz')

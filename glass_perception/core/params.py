@@ -63,9 +63,10 @@ CAMERA = [
     Param(
         'source',
         'synthetic',
-        'synthetic (the path-traced scenes shipped with the package), synthetic:fast '
-        '(the 2.5-D generator, endless), synthetic:DIR (a scene set from glass-synth detect), '
-        'a V4L2 device (0 or /dev/video0), a video file, an image folder or a glob',
+        'synthetic (the path-traced RGB-D scenes shipped with the package), synthetic:fast '
+        '(the 2.5-D generator, endless, colour only), synthetic:DIR (a scene set from '
+        'glass-synth rgbd or detect), rgbd:DIR (camera_info.yaml, color/, depth/), a V4L2 '
+        'device (0 or /dev/video0), a video file, an image folder or a glob',
         read_only=True,
         check=_non_empty,
     ),
@@ -189,6 +190,60 @@ CLASSIFIER = [
     THREADS,
 ]
 
+LOCALIZER = [
+    Param(
+        'fusion',
+        True,
+        'fuse the measured height and diameter with the crop probabilities on the 3D topics '
+        '(the 2D topics stay appearance-only)',
+        read_only=True,
+    ),
+    Param(
+        'size_model',
+        '',
+        'class-conditional size model (.sizes.json), or empty for the one beside the shipped '
+        'classifier',
+        read_only=True,
+    ),
+    Param(
+        'fragile_classes',
+        ['beer_glass', 'soju_glass'],
+        'classes whose summed fused probability makes a glass fragile on glass/fragile_3d',
+        check=_string_list,
+    ),
+    Param(
+        'fragile_threshold',
+        0.3,
+        'summed fused fragile probability at or above which a glass is fragile',
+        0.0,
+        1.0,
+    ),
+    Param(
+        'max_depth_skew_s',
+        0.05,
+        'largest stamp difference between the colour frame and the depth image paired with it '
+        '(drivers stamp them separately unless synchronised)',
+        0.0,
+        1.0,
+    ),
+    Param(
+        'depth_cache_size',
+        10,
+        'depth images kept for pairing by nearest stamp',
+        1,
+        100,
+        read_only=True,
+    ),
+    Param('max_glasses', 50, 'a frame with more classified glasses is rejected', 1, 1000),
+    Param(
+        'marker_lifetime_s',
+        1.0,
+        'seconds an rviz2 marker stays without a newer frame',
+        0.05,
+        60.0,
+    ),
+]
+
 OVERLAY = [
     Param(
         'image_cache_size',
@@ -243,10 +298,12 @@ CAMERA += [
 DETECTOR += _health('camera/image_raw')
 CLASSIFIER += _health('glass/candidates')
 OVERLAY += _health('glass/classifications')
+LOCALIZER += _health('glass/classifications')
 
 NODES = {
     'camera_node': CAMERA,
     'detector_node': DETECTOR,
     'classifier_node': CLASSIFIER,
     'overlay_node': OVERLAY,
+    'localizer_node': LOCALIZER,
 }

@@ -1,10 +1,12 @@
 """
 Frame sources for the camera node: synthetic scenes, V4L2 devices, video files, image folders.
 
-``synthetic`` plays the path-traced scenes shipped with the package (with their ground truth),
-``synthetic:fast`` draws an endless stream from the 2.5-D generator (seeded), and
-``synthetic:DIR`` plays any scene set that ``glass-synth detect`` rendered (``DIR`` holds the
-images and ``truth.json``, or is ``OUT/images/SPLIT`` with ``OUT/truth_SPLIT.json``).
+``synthetic`` plays the path-traced RGB-D scenes shipped with the package (colour, depth as an
+active-stereo camera sees glass, calibration and ground truth), ``synthetic:fast`` draws an
+endless stream from the 2.5-D generator (seeded, colour only), ``synthetic:DIR`` plays any scene
+set that ``glass-synth rgbd`` or ``glass-synth detect`` rendered, and ``rgbd:DIR`` plays a
+recorded RGB-D folder in the common layout (``DIR/camera_info.yaml``, ``DIR/color/<stem>.png|jpg``,
+``DIR/depth/<stem>.png``: 16-bit millimetres aligned to colour; other files are ignored).
 
 ``open_source`` returns an object whose ``read()`` gives ``Frame`` or raises:
 ``EndOfSource`` when a file source is exhausted (and not looping), ``SourceError`` when a device or
@@ -22,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .camera_model import CameraModelError, Intrinsics, parse_camera_info_yaml
 from .geometry import Box
 from .paths import DEFAULT_SCENES
 from .synthetic import render_scene, SceneObject
@@ -45,6 +48,9 @@ class BadFrame(Exception):
 class Frame:
     image: np.ndarray  # BGR uint8
     truth: list[SceneObject] | None = None  # synthetic source only
+    depth: np.ndarray | None = None  # uint16 millimetres aligned to image, 0 = no reading
+    camera: Intrinsics | None = None  # the calibration of image (and depth)
+    truth_3d: list[dict] | None = None  # synthetic RGB-D: base, centre, height, diameter (m)
 
 
 def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -140,6 +146,125 @@ class SceneSetSource(_Playlist):
         pass
 
 
+COLOUR_EXTENSIONS = ('.png', '.jpg')
+
+
+class RGBDSource(_Playlist):
+    """
+    An RGB-D folder (module docstring), frames in stem order; with its truth.json if asked.
+
+    The layout is checked when the source opens: a missing or unreadable camera_info.yaml, a
+    missing color/ or depth/ folder, a colour frame without its depth (or the reverse), a depth
+    image that is not 16-bit or not the colour image's size raise SourceError saying which.
+    """
+
+    kind = 'rgbd'
+
+    def __init__(self, folder: Path, width: int, height: int, loop: bool, truth: bool = False):
+        folder = Path(folder)
+        self.label = f'rgbd:{folder}'
+        if not folder.is_dir():
+            raise SourceError(f'{self.label}: no such folder')
+        info_file = folder / 'camera_info.yaml'
+        if not info_file.is_file():
+            raise SourceError(
+                f'{self.label}: no camera_info.yaml (camera_calibration_parsers YAML)'
+            )
+        try:
+            info = parse_camera_info_yaml(info_file.read_text(errors='replace'))
+        except CameraModelError as e:
+            raise SourceError(f'{self.label}: camera_info.yaml: {e}') from e
+        self.camera = Intrinsics.from_k(
+            info['width'], info['height'], info['k'], info['distortion_model'], info['d']
+        )
+        self.info = info
+        for sub in ('color', 'depth'):
+            if not (folder / sub).is_dir():
+                raise SourceError(f'{self.label}: no {sub}/ folder')
+        colour: dict[str, Path] = {}
+        for f in sorted((folder / 'color').iterdir()):
+            if f.suffix.lower() in COLOUR_EXTENSIONS:
+                if f.stem in colour:
+                    raise SourceError(f'{self.label}: color/{f.stem} exists as .png and .jpg')
+                colour[f.stem] = f
+        depth = {f.stem: f for f in (folder / 'depth').iterdir() if f.suffix.lower() == '.png'}
+        if not colour:
+            raise SourceError(f'{self.label}: no .png or .jpg frames in color/')
+        no_depth = sorted(set(colour) - set(depth))
+        no_colour = sorted(set(depth) - set(colour))
+        if no_depth:
+            raise SourceError(
+                f'{self.label}: {len(no_depth)} colour frame(s) without depth/<stem>.png, '
+                f'first {no_depth[0]}'
+            )
+        if no_colour:
+            raise SourceError(
+                f'{self.label}: {len(no_colour)} depth frame(s) without a colour frame, '
+                f'first {no_colour[0]}'
+            )
+        self.frames = [(colour[s], depth[s], s) for s in sorted(colour)]
+        self.truth: dict = {}
+        if truth:
+            truth_file = folder / 'truth.json'
+            try:
+                self.truth = json.loads(truth_file.read_text())
+            except (OSError, ValueError) as e:
+                raise SourceError(f'{self.label}: truth.json: {e}') from e
+        self.width, self.height, self.loop = width, height, loop
+        self.index = 0
+        self._load(*self.frames[0])  # a first frame that does not fit stops the node now
+
+    def _load(self, colour_path: Path, depth_path: Path, stem: str):
+        img = cv2.imread(str(colour_path), cv2.IMREAD_COLOR)
+        dep = cv2.imread(str(depth_path), cv2.IMREAD_UNCHANGED)
+        if img is None or dep is None:
+            if not colour_path.exists() or not depth_path.exists():
+                raise SourceError(f'{self.label}: frame {stem} is gone')
+            raise BadFrame(f'{self.label}: cannot decode frame {stem}')
+        if dep.dtype != np.uint16 or dep.ndim != 2:
+            raise SourceError(
+                f'{self.label}: depth/{depth_path.name} is {dep.dtype} with {dep.ndim} dims, '
+                'not a 16-bit single-channel PNG in millimetres'
+            )
+        cam = (self.camera.width, self.camera.height)
+        for name, a in (('color', img), ('depth', dep)):
+            if (a.shape[1], a.shape[0]) != cam:
+                raise SourceError(
+                    f'{self.label}: {name} frame {stem} is {a.shape[1]}x{a.shape[0]}, '
+                    f'camera_info.yaml says {cam[0]}x{cam[1]}'
+                )
+        return img, dep
+
+    def read(self) -> Frame:
+        colour_path, depth_path, stem = self.frames[self._next_index(len(self.frames))]
+        img, dep = self._load(colour_path, depth_path, stem)
+        camera = self.camera
+        w, h = self.width or camera.width, self.height or camera.height
+        sx, sy = w / camera.width, h / camera.height
+        if (w, h) != (camera.width, camera.height):
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+            dep = cv2.resize(dep, (w, h), interpolation=cv2.INTER_NEAREST)
+            camera = camera.scaled(w, h)
+        frame = Frame(img, depth=dep, camera=camera)
+        scene = self.truth.get(stem)
+        if scene is not None:
+            objs = scene['objects'] if isinstance(scene, dict) else scene
+            frame.truth = [
+                SceneObject(
+                    o['kind'],
+                    o.get('variant', ''),
+                    Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
+                    o.get('visibility', 1.0),
+                )
+                for o in objs
+            ]
+            frame.truth_3d = [o for o in objs if 'centre' in o]
+        return frame
+
+    def close(self):
+        pass
+
+
 class CaptureSource:
     """A V4L2 device or a video file through OpenCV."""
 
@@ -210,13 +335,16 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
     """Open what the camera node's ``source`` parameter names; raise SourceError if it cannot."""
     spec = spec.strip()
     if spec == 'synthetic':
-        return SceneSetSource(DEFAULT_SCENES, width, height, loop)
+        return RGBDSource(DEFAULT_SCENES, width, height, loop, truth=True)
     if spec == 'synthetic:fast':
         return SyntheticSource(seed, width, height)
     if spec.startswith('synthetic:'):
-        return SceneSetSource(
-            Path(os.path.expanduser(spec[len('synthetic:'):])), width, height, loop
-        )
+        folder = Path(os.path.expanduser(spec[len('synthetic:'):]))
+        if (folder / 'camera_info.yaml').is_file():  # glass-synth rgbd's folders
+            return RGBDSource(folder, width, height, loop, truth=True)
+        return SceneSetSource(folder, width, height, loop)
+    if spec.startswith('rgbd:'):
+        return RGBDSource(Path(os.path.expanduser(spec[len('rgbd:'):])), width, height, loop)
     if spec.isdigit():
         return CaptureSource(int(spec), width, height, loop, is_device=True)
     if spec.startswith('/dev/video'):
@@ -239,6 +367,6 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
             return FolderSource([str(p)], width, height, loop, str(p))
         return CaptureSource(p, width, height, loop, is_device=False)
     raise SourceError(
-        f"source '{spec}' is not 'synthetic', 'synthetic:fast', a device, a video file, "
-        'an image folder or a glob'
+        f"source '{spec}' is not 'synthetic', 'synthetic:fast', 'rgbd:DIR', a device, a video "
+        'file, an image folder or a glob'
     )

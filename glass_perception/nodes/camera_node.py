@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
-from vision_msgs.msg import Detection2DArray
+from vision_msgs.msg import Detection2DArray, Detection3DArray
 
 from .common import (
     fastdds_transport_note,
@@ -34,10 +35,17 @@ class CameraNode(GlassNode):
         self.source_spec = self.param('source')
         self.pub_image = self.create_publisher(Image, 'camera/image_raw', SENSOR_PUB_QOS)
         self.pub_info = self.create_publisher(CameraInfo, 'camera/camera_info', SENSOR_PUB_QOS)
-        self.pub_truth = None
+        self.pub_depth = self.create_publisher(Image, 'camera/depth/image_raw', SENSOR_PUB_QOS)
+        self.pub_depth_info = self.create_publisher(
+            CameraInfo, 'camera/depth/camera_info', SENSOR_PUB_QOS
+        )
+        self.pub_truth = self.pub_truth_3d = None
         if self.source_spec.strip().startswith('synthetic'):
             self.pub_truth = self.create_publisher(
                 Detection2DArray, 'camera/ground_truth', RESULT_QOS
+            )
+            self.pub_truth_3d = self.create_publisher(
+                Detection3DArray, 'camera/ground_truth_3d', RESULT_QOS
             )
         self.source = None
         self.retry_delay = self.param('retry_initial_s')
@@ -144,7 +152,22 @@ class CameraNode(GlassNode):
         img = Image(header=header)
         fill_image(img, frame.image, 'bgr8')
         self.pub_image.publish(img)
-        self.pub_info.publish(camera_info(header, img.width, img.height))
+        if frame.camera is not None:
+            info = calibrated_camera_info(header, frame.camera)
+        else:
+            info = camera_info(header, img.width, img.height)
+        self.pub_info.publish(info)
+        if frame.depth is not None:
+            depth = Image(header=header)
+            fill_image(depth, frame.depth, '16UC1')
+            self.pub_depth.publish(depth)
+            self.pub_depth_info.publish(info)
+        if self.pub_truth_3d is not None and frame.truth_3d is not None:
+            self.pub_truth_3d.publish(
+                messages.detection3d_array(
+                    header, [messages.truth_detection3d(header, o) for o in frame.truth_3d]
+                )
+            )
         if self.pub_truth is not None and frame.truth is not None:
             dets = [
                 messages.detection(header, o.box, [(o.kind, 1.0)], det_id=o.variant)
@@ -171,6 +194,18 @@ def camera_info(header, width: int, height: int) -> CameraInfo:
     info.k = [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0]
     info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
     info.p = [f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
+
+
+def calibrated_camera_info(header, camera) -> CameraInfo:
+    """Return a core.camera_model.Intrinsics as CameraInfo (K, D, R = I, P = [K | 0])."""
+    info = CameraInfo(header=header, width=camera.width, height=camera.height)
+    info.distortion_model = camera.distortion_model or 'plumb_bob'
+    info.d = list(camera.d) if camera.d else [0.0] * 5
+    k = camera.matrix()
+    info.k = [float(v) for v in k.ravel()]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [float(v) for v in np.hstack([k, np.zeros((3, 1))]).ravel()]
     return info
 
 

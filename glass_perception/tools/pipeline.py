@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-NODES = ('camera_node', 'detector_node', 'classifier_node', 'overlay_node')
+NODES = ('camera_node', 'detector_node', 'classifier_node', 'overlay_node', 'localizer_node')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--classifier-model', help='classifier checkpoint path')
     p.add_argument('--fps', type=float, help='camera frames per second')
     p.add_argument('--namespace', default='', help='namespace of all nodes and topics')
+    p.add_argument(
+        '--no-localizer', action='store_true', help='do not start localizer_node (2D only)'
+    )
     p.add_argument(
         '--frames', type=int, default=0, help='stop after this many classified frames (0: run on)'
     )
@@ -163,6 +166,11 @@ def pipeline_env() -> dict:
     return env
 
 
+def started_nodes(args) -> tuple[str, ...]:
+    """Return the nodes this run starts: all of NODES, less the localizer with --no-localizer."""
+    return tuple(n for n in NODES if not (n == 'localizer_node' and args.no_localizer))
+
+
 def overrides_from(args) -> dict:
     o = {name: {} for name in NODES}
     o['camera_node']['enabled'] = False  # Monitor.start_camera_when_ready enables it
@@ -199,6 +207,7 @@ class Monitor:
         self.args = args
         self.node = rclpy.create_node('glass_pipeline_monitor', namespace=args.namespace or None)
         self.truth: OrderedDict = OrderedDict()
+        self.truth_2d_kept: OrderedDict = OrderedDict()
         self.latencies: list[float] = []
         self.classified = 0
         self.first_time = None
@@ -213,6 +222,18 @@ class Monitor:
         )
         self.node.create_subscription(
             Detection2DArray, 'camera/ground_truth', self._on_truth, RESULT_QOS
+        )
+        from vision_msgs.msg import Detection3DArray
+
+        self.truth_3d: OrderedDict = OrderedDict()
+        self.classes_by_stamp: OrderedDict = OrderedDict()
+        self.scores_3d: list[tuple[str, float | None, str | None]] = []
+        self.frames_3d = 0
+        self.node.create_subscription(
+            Detection3DArray, 'camera/ground_truth_3d', self._on_truth_3d, RESULT_QOS
+        )
+        self.node.create_subscription(
+            Detection3DArray, 'glass/detections_3d', self._on_3d, RESULT_QOS
         )
         from diagnostic_msgs.msg import DiagnosticArray
 
@@ -259,7 +280,8 @@ class Monitor:
 
         Frames published while the detector is still loading would reach nobody and read as lost.
         """
-        if self.camera_started or not set(MODEL_NODES) <= self.health.keys():
+        wait_for = set(MODEL_NODES) | ({'localizer_node'} & set(started_nodes(self.args)))
+        if self.camera_started or not wait_for <= self.health.keys():
             return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
@@ -292,6 +314,42 @@ class Monitor:
         while len(self.truth) > 300:
             self.truth.popitem(last=False)
 
+    def _on_truth_3d(self, msg) -> None:
+        from ..core import messages
+
+        self.truth_3d[messages.stamp_key(msg.header)] = msg
+        while len(self.truth_3d) > 300:
+            self.truth_3d.popitem(last=False)
+
+    def _on_3d(self, msg) -> None:
+        """Score the published 3D glasses against the scene's 3D truth (synthetic sources)."""
+        from ..core import messages
+        from ..core.synthetic import CLASSES
+        from ..workflow.scoring import score_frame_3d
+
+        key = messages.stamp_key(msg.header)
+        self.frames_3d += 1
+        truth2d, truth3d = self.truth_2d_kept.pop(key, None), self.truth_3d.pop(key, None)
+        classes = self.classes_by_stamp.pop(key, None)
+        if truth2d is None or truth3d is None or classes is None or self.paused:
+            return
+        boxes = {d.id: messages.box_of(d) for d in classes.detections}
+        truth = [
+            (
+                messages.box_of(d2),
+                d3.results[0].hypothesis.class_id,
+                tuple(getattr(d3.results[0].pose.pose.position, a) for a in 'xyz'),
+            )
+            for d2, d3 in zip(truth2d.detections, truth3d.detections)
+            if d3.results[0].hypothesis.class_id in CLASSES
+        ]
+        found = [
+            (boxes[d.id], messages.base_of(d), d.results[0].hypothesis.class_id)
+            for d in msg.detections
+            if d.id in boxes and d.results
+        ]
+        self.scores_3d.extend(score_frame_3d(truth, found))
+
     def _on_classes(self, msg) -> None:
         from ..core import messages
         from ..core.synthetic import CLASSES
@@ -308,6 +366,12 @@ class Monitor:
         self.last_time = now
         self.latencies.append((now - messages.stamp_seconds(msg.header)) * 1000.0)
         truth = self.truth.pop(messages.stamp_key(msg.header), None)
+        if truth is not None and self.truth_3d:  # kept for the 3D results that follow
+            self.truth_2d_kept[messages.stamp_key(msg.header)] = truth
+            self.classes_by_stamp[messages.stamp_key(msg.header)] = msg
+            for d in (self.truth_2d_kept, self.classes_by_stamp):
+                while len(d) > 50:
+                    d.popitem(last=False)
         if truth is not None:
             t = [
                 (messages.box_of(d), messages.best_hypothesis(d)[0])
@@ -336,6 +400,24 @@ class Monitor:
             tmp.write_bytes(buf.tobytes())
         self.saved.append(path)
 
+    def _report_3d(self) -> dict:
+        from ..core.synthetic import CLASSES
+        from ..workflow.scoring import percentiles
+
+        out = {'frames': self.frames_3d}
+        for cls in (*CLASSES, 'all'):
+            rows = [r for r in self.scores_3d if cls in ('all', r[0])]
+            if not rows:
+                continue
+            found = [r for r in rows if r[1] is not None]
+            out[cls] = {
+                'glasses': len(rows),
+                'localised': len(found),
+                'base_error_cm': percentiles([100 * r[1] for r in found]),
+                'fused_correct': sum(r[2] == r[0] for r in found),
+            }
+        return out
+
     def report(self) -> dict:
         from ..workflow.scoring import percentiles
 
@@ -346,6 +428,7 @@ class Monitor:
             for k, (c, t) in sorted(self.tally.per_class.items())
         }
         return {
+            'glasses_3d': self._report_3d(),
             'classified_frames': self.classified,
             'measured_frames': n,
             'fps': (n - 1) / span if span > 0 else None,
@@ -460,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     monitor = Monitor(args)
     procs: dict[str, subprocess.Popen] = {}
     logs = {}
-    for name in NODES:
+    for name in started_nodes(args):
         logs[name] = open(log_dir / f'{name}.log', 'wb')
         procs[name] = subprocess.Popen(
             node_command(name, params, args.namespace, overrides[name]),
@@ -469,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             stderr=subprocess.STDOUT,
         )
     print(
-        f'glass-pipeline: started {", ".join(NODES)} (logs in {log_dir}); {describe(env)}',
+        f'glass-pipeline: started {", ".join(started_nodes(args))} (logs in {log_dir}); '
+        f'{describe(env)}',
         flush=True,
     )
 
@@ -619,6 +703,21 @@ def print_summary(r: dict) -> None:
         )
         for k, v in e['per_class'].items():
             print(f'  {k:<11} {v["correct"]}/{v["total"]}')
+    g = r.get('glasses_3d') or {}
+    if g.get('all'):
+        print(
+            f'3D (glass/detections_3d) vs synthetic ground truth, {g["frames"]} frames: '
+            'base position error, fused label'
+        )
+        for k, v in g.items():
+            if k == 'frames':
+                continue
+            e = v['base_error_cm']
+            print(
+                f'  {k:<11} {v["localised"]}/{v["glasses"]} localised, base error p50 '
+                f'{e["p50"]:.1f} cm, p95 {e["p95"]:.1f} cm; fused label correct '
+                f'{v["fused_correct"]}/{v["localised"]}'
+            )
     if r['annotated_frames']:
         print(
             f'annotated frames: {len(r["annotated_frames"])} '

@@ -58,3 +58,21 @@ def percentiles(values, qs=(50, 95)) -> dict:
         return {f'p{q}': float('nan') for q in qs} | {'max': float('nan')}
     a = np.asarray(values, dtype=float)
     return {f'p{q}': float(np.percentile(a, q)) for q in qs} | {'max': float(a.max())}
+
+
+def score_frame_3d(truth, found) -> list[tuple[str, float | None, str | None]]:
+    """
+    Score one frame's 3D glasses: (kind, base error in m or None if missed, fused label).
+
+    ``truth``: (Box, kind, base) of the scene's glassware; ``found``: (Box, base, label) of the
+    published 3D glasses, matched to the truth by their 2D boxes (IoU >= 0.5).
+    """
+    match = match_boxes([t[0] for t in truth], [f[0] for f in found])
+    out = []
+    for (_, kind, base), j in zip(truth, match):
+        if j is None:
+            out.append((kind, None, None))
+        else:
+            err = float(np.linalg.norm(np.asarray(found[j][1]) - np.asarray(base)))
+            out.append((kind, err, found[j][2]))
+    return out

@@ -106,4 +106,4 @@ def test_the_launch_file_refuses_rviz_without_rviz2(headless):
     SetLaunchConfiguration('rviz', 'false').execute(context)
     actions = module._pipeline(context)
     assert sum(type(a).__name__ == 'Node' for a in actions) == len(NODES)
-    assert description.entities   # the description itself builds
+    assert description.entities  # the description itself builds

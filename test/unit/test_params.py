@@ -18,7 +18,13 @@ def spec(node: str, name: str) -> Param:
 
 
 def test_nodes():
-    assert set(NODES) == {'camera_node', 'detector_node', 'classifier_node', 'overlay_node'}
+    assert set(NODES) == {
+        'camera_node',
+        'detector_node',
+        'classifier_node',
+        'overlay_node',
+        'localizer_node',
+    }
     for node, params in NODES.items():
         names = [p.name for p in params]
         assert len(names) == len(set(names)), node

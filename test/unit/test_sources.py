@@ -97,10 +97,12 @@ def test_scene_set_plays_rendered_scenes_with_truth_scaled_to_the_output(tmp_pat
 
 def test_the_shipped_scene_set_is_the_default_synthetic_source():
     src = open_source('synthetic', 640, 480)
-    assert src.kind == 'scenes' and len(src.scenes) >= 20
+    assert src.kind == 'rgbd' and len(src.frames) >= 20
     frame = src.read()
     assert frame.image.shape == (480, 640, 3) and frame.truth
-    assert set(CLASSES) <= {o['kind'] for _, objs in src.scenes for o in objs}
+    assert frame.depth.shape == (480, 640) and frame.camera.fx > 0
+    kinds = {o['kind'] for scene in src.truth.values() for o in scene['objects']}
+    assert set(CLASSES) <= kinds
 
 
 # ---- image folders ------------------------------------------------------------------------------

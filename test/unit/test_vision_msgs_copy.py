@@ -4,6 +4,7 @@ interfaces/vision_msgs is vision_msgs 4.1.1 field for field, so its type hashes 
 The RIHS01 type hash that decides whether two nodes can talk is computed from the package,
 message, field names, field types and their order. Comments do not count.
 """
+
 from pathlib import Path
 import re
 

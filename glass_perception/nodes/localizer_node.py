@@ -1,0 +1,194 @@
+"""
+localizer_node: glass/classifications + camera/depth/image_raw + camera/camera_info -> 3D glasses.
+
+Publishes, with the colour image's header: glass/detections_3d (vision_msgs/Detection3DArray, one
+Detection3D per classified glass, same id, fused class probabilities with pose and covariance),
+glass/fragile_3d (the fragile ones, on the fused probabilities) and glass/markers
+(visualization_msgs/MarkerArray for rviz2). The depth image paired with a frame's
+classifications is the one whose stamp is nearest, within max_depth_skew_s. The maths is
+glass_perception.core.localizer.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from sensor_msgs.msg import CameraInfo, Image
+from vision_msgs.msg import Detection2DArray, Detection3DArray
+from visualization_msgs.msg import MarkerArray
+
+from .common import GlassNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
+from ..core import messages
+from ..core.camera_model import CameraModelError, Intrinsics
+from ..core.image_codec import image_to_depth, ImageError
+from ..core.latest import LatestWorker
+from ..core.localizer import localize_frame, Localizer, SIZE_PRIOR
+from ..core.pairing import NearestStamp
+from ..core.paths import DEFAULT_CLASSIFIER
+from ..core.sizes import SizeModel, sizes_path
+
+
+class LocalizerNode(GlassNode):
+    def __init__(self):
+        super().__init__('localizer_node')
+        self.sizes = None
+        if self.param('fusion'):
+            path = self.param('size_model') or sizes_path(DEFAULT_CLASSIFIER)
+            self.sizes = SizeModel.load(path)  # ModelLoadError: one line naming the file
+            unknown = [c for c in self.param('fragile_classes') if c not in self.sizes.classes]
+            if unknown:
+                raise StartupError(
+                    f'fragile_classes {unknown} are not classes of the size model {path} '
+                    f'({", ".join(self.sizes.classes)})'
+                )
+        self.localizer = Localizer()
+        self.lock = threading.Lock()
+        self.depths = NearestStamp(self.param('depth_cache_size'), self.param('max_depth_skew_s'))
+        self.on_change(self._changed)
+        self.camera: Intrinsics | None = None
+        self.camera_error = ''
+        self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0}
+        self.last_note = ''
+        self.pub_3d = self.create_publisher(Detection3DArray, 'glass/detections_3d', RESULT_QOS)
+        self.pub_fragile = self.create_publisher(Detection3DArray, 'glass/fragile_3d', RESULT_QOS)
+        self.pub_markers = self.create_publisher(MarkerArray, 'glass/markers', RESULT_QOS)
+        self.worker = LatestWorker(self._localize, self.worker_error, 'localizer')
+        sub = self.create_subscription(
+            Detection2DArray, 'glass/classifications', self._on_classes, PAIR_QOS
+        )
+        self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, IMAGE_QOS)
+        self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS)
+        fusion = f'size model {self.sizes.source[:60]}' if self.sizes else 'no size fusion'
+        self.start_health(sub.topic_name, fusion)
+        self.get_logger().info(f'localizing glass/classifications on depth; {fusion}')
+
+    def _changed(self, name, value) -> None:
+        if name == 'max_depth_skew_s':
+            with self.lock:
+                self.depths.max_skew = float(value)
+
+    def health_extra(self) -> dict[str, str]:
+        self.monitor.set_count('received', self.worker.received)
+        self.monitor.set_count('dropped', self.worker.dropped)
+        with self.lock:
+            newest = self.depths.newest
+        now = self.get_clock().now().nanoseconds * 1e-9
+        depth_age = 'none yet' if newest is None else f'{now - newest:.2f}'
+        stale = self.param('stale_after_s')
+        note = self.camera_error or self.last_note
+        if newest is None or now - newest > stale:
+            note = (
+                f'no depth on camera/depth/image_raw for over {stale:g} s: 3D results paused, '
+                '2D keeps flowing'
+            )
+        self.monitor.fault(note if note and (newest is None or now - newest > stale) else '')
+        return {
+            'depth_age_s': depth_age,
+            'localized_on_surface': str(self.counts['surface']),
+            'localized_by_size_prior': str(self.counts['size_prior']),
+            'flagged': str(self.counts['flagged']),
+            'frames_without_depth': str(self.counts['no_depth']),
+            'note': note,
+            'fusion': 'on' if self.sizes else 'off',
+        }
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        try:
+            camera = Intrinsics.from_camera_info(msg)
+        except CameraModelError as e:
+            self.camera_error = f'camera_info rejected: {e}'
+            self.reject(self.camera_error)
+            return
+        self.camera, self.camera_error = camera, ''
+
+    def _on_depth(self, msg: Image) -> None:
+        with self.lock:
+            self.depths.add(messages.stamp_seconds(msg.header), msg)
+
+    def _on_classes(self, msg: Detection2DArray) -> None:
+        self.worker.put(msg)
+
+    def _localize(self, msg: Detection2DArray) -> None:
+        started = time.monotonic()
+        header = msg.header
+        stamp = f'{header.stamp.sec}.{header.stamp.nanosec:09d}'
+        if len(msg.detections) > self.param('max_glasses'):
+            self.reject(
+                f'rejected frame {stamp}: {len(msg.detections)} glasses, more than '
+                f'max_glasses={self.param("max_glasses")}'
+            )
+            return
+        with self.lock:
+            found = self.depths.nearest(messages.stamp_seconds(header))
+        if found is None:
+            self.counts['no_depth'] += 1
+            self.get_logger().warning(
+                f'frame {stamp}: no depth image within max_depth_skew_s='
+                f'{self.param("max_depth_skew_s")} s; no 3D for it',
+                throttle_duration_sec=5.0,
+            )
+            return
+        if self.camera is None:
+            self.get_logger().warning(
+                'no valid camera/camera_info yet; no 3D', throttle_duration_sec=5.0
+            )
+            return
+        depth_msg, _skew = found
+        try:
+            depth = image_to_depth(depth_msg)
+            camera = self.camera
+            if depth.shape != (camera.height, camera.width):
+                raise ImageError(
+                    f'depth is {depth.shape[1]}x{depth.shape[0]}, camera_info says '
+                    f'{camera.width}x{camera.height}: depth must be aligned to the colour image'
+                )
+            detections = [
+                (d.id, messages.box_of(d), messages.ranked_hypotheses(d)) for d in msg.detections
+            ]
+            for _, box, ranked in detections:
+                if not ranked:
+                    raise ValueError('a detection without class hypotheses')
+        except (ImageError, ValueError) as e:
+            self.reject(f'rejected frame {stamp}: {e}')
+            return
+        glasses = localize_frame(
+            self.localizer,
+            detections,
+            depth,
+            camera,
+            self.sizes,
+            set(self.param('fragile_classes')),
+            self.param('fragile_threshold'),
+        )
+        for g in glasses:
+            loc = g.localization
+            key = 'flagged' if loc.flag and loc.method != SIZE_PRIOR else loc.method
+            self.counts[key] += 1
+            if loc.flag:
+                self.last_note = f'glass {g.det_id or "?"}: {loc.flag}'
+                self.get_logger().warning(
+                    f'frame {stamp}, glass {g.det_id or "?"}: {loc.flag}; position uncertain',
+                    throttle_duration_sec=5.0,
+                )
+        dets = [messages.detection3d(header, g) for g in glasses]
+        self.pub_3d.publish(messages.detection3d_array(header, dets))
+        self.pub_fragile.publish(
+            messages.detection3d_array(header, [d for d, g in zip(dets, glasses) if g.fragile])
+        )
+        self.pub_markers.publish(
+            messages.glass_markers(header, glasses, self.param('marker_lifetime_s'))
+        )
+        self.record(header, started)
+
+    def close(self) -> None:
+        self.worker.stop()
+
+
+def main(args=None) -> int:
+    return run(LocalizerNode, 'localizer_node', args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
