@@ -75,6 +75,8 @@ class Intrinsics:
         """Return the ray (x/z, y/z, 1) through each pixel (index coordinates), shape (N, 3)."""
         u = np.atleast_1d(np.asarray(u, np.float64))
         v = np.atleast_1d(np.asarray(v, np.float64))
+        if not len(u):  # (OpenCV's undistortPoints returns None for no points)
+            return np.zeros((0, 3))
         if self.distorted and self.distortion_model != 'equidistant':
             pts = np.stack([u, v], axis=1).reshape(-1, 1, 2)
             norm = cv2.undistortPoints(pts, self.matrix(), np.asarray(self.d)).reshape(-1, 2)

@@ -49,6 +49,7 @@ class LocalizerNode(GlassNode):
         self.on_change(self._changed)
         self.camera: Intrinsics | None = None
         self.camera_error = ''
+        self.last_depth: float | None = None  # monotonic arrival time of the newest depth image
         self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0}
         self.last_note = ''
         self.pub_3d = self.create_publisher(Detection3DArray, 'glass/detections_3d', RESULT_QOS)
@@ -72,25 +73,22 @@ class LocalizerNode(GlassNode):
     def health_extra(self) -> dict[str, str]:
         self.monitor.set_count('received', self.worker.received)
         self.monitor.set_count('dropped', self.worker.dropped)
-        with self.lock:
-            newest = self.depths.newest
-        now = self.get_clock().now().nanoseconds * 1e-9
-        depth_age = 'none yet' if newest is None else f'{now - newest:.2f}'
+        quiet = time.monotonic() - self.last_depth if self.last_depth is not None else None
         stale = self.param('stale_after_s')
-        note = self.camera_error or self.last_note
-        if newest is None or now - newest > stale:
-            note = (
-                f'no depth on camera/depth/image_raw for over {stale:g} s: 3D results paused, '
-                '2D keeps flowing'
+        problems = [self.camera_error] if self.camera_error else []
+        if quiet is None or quiet > stale:
+            waited = 'since start' if quiet is None else f'for {quiet:.1f} s'
+            problems.append(
+                f'no depth on camera/depth/image_raw {waited}: 3D results paused, 2D keeps flowing'
             )
-        self.monitor.fault(note if note and (newest is None or now - newest > stale) else '')
+        self.monitor.fault('; '.join(problems))
         return {
-            'depth_age_s': depth_age,
+            'depth_quiet_s': 'never received' if quiet is None else f'{quiet:.2f}',
             'localized_on_surface': str(self.counts['surface']),
             'localized_by_size_prior': str(self.counts['size_prior']),
             'flagged': str(self.counts['flagged']),
             'frames_without_depth': str(self.counts['no_depth']),
-            'note': note,
+            'note': '; '.join(problems) or self.last_note,
             'fusion': 'on' if self.sizes else 'off',
         }
 
@@ -104,6 +102,7 @@ class LocalizerNode(GlassNode):
         self.camera, self.camera_error = camera, ''
 
     def _on_depth(self, msg: Image) -> None:
+        self.last_depth = time.monotonic()
         with self.lock:
             self.depths.add(messages.stamp_seconds(msg.header), msg)
 
@@ -150,6 +149,17 @@ class LocalizerNode(GlassNode):
             for _, box, ranked in detections:
                 if not ranked:
                     raise ValueError('a detection without class hypotheses')
+                x0, y0, x1, y1 = box.xyxy()  # finite boxes up to 1e308 wide break the maths
+                if not (
+                    x0 >= -camera.width
+                    and y0 >= -camera.height
+                    and x1 <= 2 * camera.width
+                    and y1 <= 2 * camera.height
+                ):
+                    raise ValueError(
+                        f'box (cx={box.cx:g}, cy={box.cy:g}, w={box.w:g}, h={box.h:g}) reaches '
+                        f'more than an image size beyond the {camera.width}x{camera.height} image'
+                    )
         except (ImageError, ValueError) as e:
             self.reject(f'rejected frame {stamp}: {e}')
             return

@@ -192,6 +192,7 @@ def evaluate_3d(
                     diameter_error=abs(loc.diameter - o['diameter']) / o['diameter'],
                     mahalanobis2=float(err @ np.linalg.solve(loc.covariance, err)),
                     crop_label=g.crop[0][0],
+                    crop=g.crop,
                     fused_label=gf.fused[0][0],
                     naive_error=(
                         None
@@ -240,3 +241,25 @@ def measurement_noise(
                 )
     e = np.asarray(errors)
     return np.cov(e.T) + np.mean(e, axis=0)[:, None] * np.mean(e, axis=0)[None, :], len(e)
+
+
+def fit_temperature(rows: list[dict], grid=None) -> tuple[float, float]:
+    """
+    Return the temperature T minimising the crop probabilities' NLL on ``rows``, and that NLL.
+
+    ``rows`` are evaluate_3d's rows of detected glasses on validation scenes: temperature
+    scaling (Guo et al., 2017) calibrates the classifier's confidence before it meets the size.
+    """
+    grid = np.linspace(0.5, 8.0, 76) if grid is None else grid
+    samples = [(dict(r['crop']), r['kind']) for r in rows if r.get('crop')]
+
+    def nll(t):
+        total = 0.0
+        for probs, kind in samples:
+            p = np.clip(np.array(list(probs.values())), 1e-9, 1.0) ** (1.0 / t)
+            total -= math.log(max(probs.get(kind, 1e-9), 1e-9) ** (1.0 / t) / p.sum())
+        return total / max(len(samples), 1)
+
+    values = [nll(t) for t in grid]
+    best = int(np.argmin(values))
+    return float(grid[best]), float(values[best])

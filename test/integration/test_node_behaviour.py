@@ -86,7 +86,7 @@ def test_parameters_refuse_invalid_values_and_keep_old(start_node, ros_node):
     assert get_param('conf').double_value == pytest.approx(0.35)
     r = set_param('imgsz', 640)
     assert not r.successful, 'imgsz is read-only'
-    assert get_param('imgsz').integer_value == 320
+    assert get_param('imgsz').integer_value == 480
     r = set_param('conf', 0.6)
     assert r.successful, r.reason
     assert get_param('conf').double_value == pytest.approx(0.6)

@@ -86,10 +86,12 @@ def test_launch_file_starts_the_nodes_with_the_declared_arguments():
     assert tuple(LAUNCH_NODES) == tuple(RUNNER_NODES) == tuple(NODES)
 
 
-def test_rviz_config_shows_debug_image_and_crops():
+def test_rviz_config_shows_debug_image_crops_and_3d_markers():
     cfg = yaml.safe_load((ROOT / 'config' / 'glass_perception.rviz').read_text())
-    topics = {d['Topic']['Value'] for d in cfg['Visualization Manager']['Displays']}
-    assert topics == {'glass/debug_image', 'glass/crops'}
+    topics = {
+        d['Topic']['Value'] for d in cfg['Visualization Manager']['Displays'] if 'Topic' in d
+    }
+    assert topics == {'glass/debug_image', 'glass/crops', 'glass/markers'}
 
 
 def test_vision_msgs_copy_cannot_shadow_a_distro_package():

@@ -1,8 +1,9 @@
 """
 The models shipped in the package, re-checked on path-traced scenes they never saw in training.
 
-Training and validation used seeds 101 to 110; these tests use a small freshly rendered set (seed
-4242) and the 40 scenes (seed 7) that ship as the camera's synthetic source.
+Training and validation used seeds 101 to 110; these tests use a freshly rendered set (seed 4242)
+of the training scenes' kind. (The camera's shipped synthetic scenes are RGB-D scenes of another
+geometry, farther and steeper; glass-evaluate-3d reports the models on those.)
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.detector import Detector
 from glass_perception.core.geometry import square_crop
 from glass_perception.core.paths import DEFAULT_CLASSIFIER
-from glass_perception.core.sources import open_source
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME
 from glass_perception.workflow.evaluation import evaluate_crops
 from glass_perception.workflow.scoring import score_frame, Tally
 import pytest
 
 FRESH_SEED = 4242
-FRESH_SCENES = 12
+FRESH_SCENES = 48
 
 
 @pytest.fixture(scope='module')
@@ -30,10 +30,6 @@ def scenes():
     for i in range(FRESH_SCENES):
         s = render_pbr_scene(FRESH_SEED, i, 480, 360, 'fast')
         out.append((s.image, [(o.kind, o.box, o.visibility) for o in s.objects]))
-    src = open_source('synthetic', 640, 480, loop=False)
-    for _ in range(len(src.scenes)):
-        f = src.read()
-        out.append((f.image, [(o.kind, o.box, o.visibility) for o in f.truth]))
     return out
 
 
@@ -46,7 +42,7 @@ def test_classifier_on_unseen_path_traced_crops(scenes):
         if kind in CLASSES and vis >= 0.6
     ]
     report = evaluate_crops(classifier, samples)
-    assert report['samples'] >= 90
+    assert report['samples'] >= 80
     # Regression floors, a little below the target: the project's target is 95% per class, which
     # the shipped model meets on the 450 held-out scenes taken together (0.953 to 0.969) but not
     # for beer_glass on the 150 of seed 9102 alone (0.941; see the model card).
@@ -67,7 +63,7 @@ def test_detector_finds_the_glasses_of_unseen_path_traced_scenes(scenes):
         tally.add(
             score_frame(truth, [(d.box, d.class_name) for d in det.detect(img, 0.35, 0.5, 50)])
         )
-    assert tally.total >= 90
+    assert tally.total >= 80
     # a regression floor: the model's held-out mAP50 is 0.97 (cup) and 0.98 (wine glass); it found
     # 94 of 95 here
     assert tally.accuracy >= 0.92, (
