@@ -53,8 +53,8 @@ def print_report(r: dict) -> None:
     )
     head = (
         f'{"class":<11} {"n":>4} {"localised":>9} {"base p50":>8} {"p95":>6} {"height":>7} '
-        f'{"diam":>6} {"in 95%":>6} {"crop acc":>8} {"fused":>6} | {"naive loc":>9} '
-        f'{"centre p50":>10} {"p95":>6} | {"true boxes p50":>14}'
+        f'{"diam":>6} {"in 95%":>6} {"crop acc":>8} {"fused":>6} | {"centre p50":>10} '
+        f'{"p95":>6} | {"naive loc":>9} {"centre p50":>10} {"p95":>6} | {"true boxes p50":>14}'
     )
     print(head)
     for cls, s in r['per_class'].items():
@@ -65,6 +65,7 @@ def print_report(r: dict) -> None:
             f'{_fmt(s["diameter_error_pct_p50"], ".1f"):>5}% '
             f'{_fmt(s["within_95pct_ellipsoid"], ".0%"):>6} '
             f'{_fmt(s["crop_accuracy"], ".1%"):>8} {_fmt(s["fused_accuracy"], ".1%"):>6} | '
+            f'{_fmt(s["centre_error_cm"]["p50"]):>10} {_fmt(s["centre_error_cm"]["p95"]):>6} | '
             f'{s["naive_localised_fraction"]:>9.1%} {_fmt(s["naive_centre_error_cm"]["p50"]):>10} '
             f'{_fmt(s["naive_centre_error_cm"]["p95"]):>6} | '
             f'{_fmt(s["true_box_base_error_cm"]["p50"]):>14}'

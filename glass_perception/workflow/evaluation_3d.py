@@ -89,6 +89,7 @@ class Tally3D:
                 'localised_fraction': len(local) / len(rows),
                 'base_error_cm': cm([r['base_error'] for r in local]),
                 'base_error_cm_all_detected': cm([r['base_error'] for r in found]),
+                'centre_error_cm': cm([r['centre_error'] for r in local]),
                 'height_error_pct_p50': _p50([100 * r['height_error'] for r in local]),
                 'diameter_error_pct_p50': _p50([100 * r['diameter_error'] for r in local]),
                 'within_95pct_ellipsoid': (
@@ -188,6 +189,7 @@ def evaluate_3d(
                     method=loc.method,
                     flag=loc.flag,
                     base_error=float(np.linalg.norm(loc.base - o['base'])),
+                    centre_error=float(np.linalg.norm(err)),
                     height_error=abs(loc.height - o['height']) / o['height'],
                     diameter_error=abs(loc.diameter - o['diameter']) / o['diameter'],
                     mahalanobis2=float(err @ np.linalg.solve(loc.covariance, err)),
