@@ -78,6 +78,12 @@ def test_arguments_become_per_node_overrides_and_empty_ones_keep_the_params_file
     assert {s.parameters[0] for s in mine} == {'/tmp/mine.yaml'}
 
 
+def test_localizer_false_starts_the_2d_pipeline_only(headless):
+    specs = plan({'localizer': 'false'}, headless)
+    assert [s.executable for s in specs] == [n for n in NODES if n != 'localizer_node']
+    assert 'localizer_node' in [s.executable for s in plan({}, headless)]
+
+
 @pytest.mark.parametrize('bad', ['ture', 'maybe', '2'])
 def test_a_boolean_argument_that_is_not_one_is_refused(headless, bad):
     with pytest.raises(LaunchRefused, match=f"rviz:='{bad}' is not a boolean"):
