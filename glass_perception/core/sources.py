@@ -63,6 +63,19 @@ def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
     return img
 
 
+def _scene_objects(objs: list[dict], sx: float, sy: float) -> list[SceneObject]:
+    """Return truth.json's objects as SceneObjects, their boxes scaled by (sx, sy)."""
+    return [
+        SceneObject(
+            o['kind'],
+            o.get('variant', ''),
+            Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
+            o.get('visibility', 1.0),
+        )
+        for o in objs
+    ]
+
+
 class SyntheticSource:
     kind = 'synthetic'
 
@@ -131,16 +144,7 @@ class SceneSetSource(_Playlist):
             if self.width and self.height
             else (1, 1)
         )
-        truth = [
-            SceneObject(
-                o['kind'],
-                o.get('variant', ''),
-                Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
-                o.get('visibility', 1.0),
-            )
-            for o in objs
-        ]
-        return Frame(_fit(img, self.width, self.height), truth)
+        return Frame(_fit(img, self.width, self.height), _scene_objects(objs, sx, sy))
 
     def close(self):
         pass
@@ -249,15 +253,7 @@ class RGBDSource(_Playlist):
         scene = self.truth.get(stem)
         if scene is not None:
             objs = scene['objects'] if isinstance(scene, dict) else scene
-            frame.truth = [
-                SceneObject(
-                    o['kind'],
-                    o.get('variant', ''),
-                    Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
-                    o.get('visibility', 1.0),
-                )
-                for o in objs
-            ]
+            frame.truth = _scene_objects(objs, sx, sy)
             frame.truth_3d = [o for o in objs if 'centre' in o]
         return frame
 

@@ -1,8 +1,9 @@
 """
 glass-fuzz: feed the subscribing nodes thousands of malformed messages over real DDS.
 
-Each target node (detector_node, classifier_node, overlay_node) runs as its own process, in its
-own namespace (/fuzz/<target>) of a random ROS domain, with the params file the launch file uses.
+Each target node (detector_node, classifier_node, overlay_node, localizer_node) runs as its own
+process, in its own namespace (/fuzz/<target>) of a random ROS domain, with the params file the
+launch file uses.
 The cases come from ``glass_perception.workflow.fuzz`` (seeded: a case is rebuilt from seed, target
 and index). Malformed and unpaired cases are sent in small batches, each closed by a valid
 message (a valid case of the stream, or a plain synthetic frame when the batch is full); the
@@ -16,12 +17,14 @@ rejected, crashes. Exit code 1 on a crash, a valid message left unanswered, an a
 malformed or unpaired message, a processing error, a traceback in a log, or (detector and
 classifier) frames the node received but neither processed, rejected nor dropped.
 
-Camera images are best effort, depth 1, and the detector's worker is latest wins: a malformed
-image may be replaced by the next one before the node examines it (counted as ``dropped``, or
-lost in the DDS reader before the node sees it). So ``rejected`` is reported next to what was
-sent, not asserted equal to it.
+Camera images (and the localizer's depth images and camera_info) are best effort, depth 1, and
+the detector's and localizer's workers are latest wins: a malformed message may be replaced by the
+next one before the node examines it (counted as ``dropped``, or lost in the DDS reader before the
+node sees it). So ``rejected`` is reported next to what was sent, not asserted equal to it. The
+localizer also rejects (counts) the bad camera_info of some valid cases, whose frames it answers
+with the last good calibration; they are added to what it should reject.
 
-  glass-fuzz                                   # 2000 cases for each of the three nodes
+  glass-fuzz                                   # 2000 cases for each of the four nodes
   glass-fuzz --nodes classifier --cases 300 --seed 7
   glass-fuzz --nodes overlay --seed 7 --replay 123      # one case again, from its seed and index
 """
@@ -41,12 +44,18 @@ import sys
 import tempfile
 import time
 
-NODE = {'detector': 'detector_node', 'classifier': 'classifier_node', 'overlay': 'overlay_node'}
+NODE = {
+    'detector': 'detector_node',
+    'classifier': 'classifier_node',
+    'overlay': 'overlay_node',
+    'localizer': 'localizer_node',
+}
 #: the text of each node's reject() line
 REJECT_TEXT = {
     'detector': 'rejected image',
     'classifier': 'rejected frame',
     'overlay': 'cannot draw frame',
+    'localizer': 'rejected',  # 'rejected frame ...' and 'camera_info rejected: ...'
 }
 PROBE_NSEC = 500_000_000
 
@@ -59,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         '--nodes',
-        default='detector,classifier,overlay',
-        help='comma-separated targets: detector, classifier, overlay',
+        default=','.join(NODE),
+        help=f'comma-separated targets: {", ".join(NODE)} (default: all)',
     )
     p.add_argument('--cases', type=int, default=2000, help='cases per node')
     p.add_argument(
@@ -174,6 +183,7 @@ class TargetResult:
     sent: Counter = field(default_factory=Counter)  # valid / malformed / unpaired / probe
     valid_answered: int = 0
     valid_resent: int = 0
+    also_rejected: int = 0  # messages of valid cases the node rejects (a bad camera_info)
     unanswered: list = field(default_factory=list)  # descriptions of valid cases never answered
     wrong_answers: list = field(
         default_factory=list
@@ -183,7 +193,7 @@ class TargetResult:
     log_reject_lines: int = 0
     tracebacks: int = 0
     unaccounted: int | None = None  # received - processed - rejected - dropped - errors
-    missed: int = 0  # malformed sent - rejected - dropped: never examined
+    missed: int = 0  # malformed sent + also_rejected - rejected - dropped: never examined
     no_report: bool = False  # the node's final /diagnostics report never came
     exit_code: int | None = None
     seconds: float = 0.0  # the cases, after the node first answered
@@ -226,8 +236,8 @@ class Harness:
         from diagnostic_msgs.msg import DiagnosticArray
         import rclpy
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import Image
-        from vision_msgs.msg import Detection2DArray
+        from sensor_msgs.msg import CameraInfo, Image
+        from vision_msgs.msg import Detection2DArray, Detection3DArray
 
         from ..nodes.common import DIAGNOSTICS_QOS, RESULT_QOS, SENSOR_PUB_QOS
         from ..workflow import fuzz
@@ -235,7 +245,8 @@ class Harness:
         self.rclpy, self.fuzz, self.args = rclpy, fuzz, args
         rclpy.init()
         self.node = rclpy.create_node(f'glass_fuzz_{os.getpid()}')
-        # inputs: images as a camera sends them; the rest reliable with room for a whole batch
+        # inputs: images and camera_info as a camera sends them; the rest reliable with room for a
+        # whole batch
         deep = QoSProfile(
             reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=100
         )
@@ -248,11 +259,20 @@ class Harness:
             fuzz.CANDIDATES: (Detection2DArray, deep),
             fuzz.CLASSES: (Detection2DArray, deep),
             fuzz.FRAGILE: (Detection2DArray, deep),
+            fuzz.DEPTH: (Image, SENSOR_PUB_QOS),
+            fuzz.CAMERA_INFO: (CameraInfo, SENSOR_PUB_QOS),
         }
         inputs = {
             'detector': (fuzz.CAMERA,),
             'classifier': (fuzz.CROPS, fuzz.CANDIDATES),
             'overlay': (fuzz.CAMERA, fuzz.CLASSES, fuzz.FRAGILE),
+            'localizer': (fuzz.CAMERA_INFO, fuzz.DEPTH, fuzz.CLASSES),
+        }
+        answer_types = {
+            'detector': (Detection2DArray, RESULT_QOS),
+            'classifier': (Detection2DArray, RESULT_QOS),
+            'overlay': (Image, best_effort),
+            'localizer': (Detection3DArray, RESULT_QOS),
         }
         self.pubs: dict[str, dict] = {}
         self.answers: dict[str, Counter] = {}
@@ -266,9 +286,7 @@ class Harness:
                 for topic in inputs[t]
             }
             self.answers[t] = Counter()
-            answer_type, qos = (
-                (Image, best_effort) if t == 'overlay' else (Detection2DArray, RESULT_QOS)
-            )
+            answer_type, qos = answer_types[t]
             self.answer_subs[t] = self.node.create_subscription(
                 answer_type, f'{ns}/{fuzz.ANSWER_TOPIC[t]}', self._on_answer(t), qos
             )
@@ -342,7 +360,7 @@ COUNTS = ('received', 'processed', 'rejected', 'dropped', 'errors')
 def _counts(values: dict | None) -> dict[str, int]:
     values = values or {}
     out = {k: int(values.get(k, 0)) for k in COUNTS}
-    for k in ('unpaired_evicted', 'crops_sent'):
+    for k in ('unpaired_evicted', 'crops_sent', 'frames_without_depth'):
         if k in values:
             out[k] = int(values[k])
     return out
@@ -415,8 +433,9 @@ class Runner:
         """Publish the batch and its closing valid case; wait for that case's answer."""
         for c in batch + [closing]:
             self.h.publish(self.target, c)
-        # a best-effort image may be lost: after 5 s it is sent once more (the classifier's inputs
-        # are reliable, and a frame of a hundred crops can take longer than that on a busy machine)
+        # a best-effort image (or depth image, or camera_info) may be lost: after 5 s it is sent
+        # once more (the classifier's inputs are reliable, and a frame of a hundred crops can take
+        # longer than that on a busy machine)
         first = self.args.timeout if self.target == 'classifier' else min(5.0, self.args.timeout)
         answered = self.h.wait_answer(self.target, closing.stamp, self.proc, first)
         if not answered and self.proc.alive() and self.target != 'classifier':
@@ -457,6 +476,7 @@ class Runner:
             c = self.fuzz.case(self.r.seed, self.target, i)
             kinds.setdefault(c.kind, {'expect': c.expect, 'sent': 0, 'answered': 0})['sent'] += 1
             self.r.sent[c.expect] += 1
+            self.r.also_rejected += c.also_rejected
             expected[c.stamp] = (c.kind, c.expect, c.describe())
             if c.expect == self.fuzz.VALID:
                 self.send_batch(batch, c)
@@ -494,9 +514,8 @@ class Runner:
         d = self.r.diagnostics
         # superseded while the worker was busy (dropped), or lost before the node saw it:
         # best-effort images, or a reader history of depth 4 (classifier) that overflowed
-        self.r.missed = max(
-            0, self.r.sent[self.fuzz.MALFORMED] - d.get('rejected', 0) - d.get('dropped', 0)
-        )
+        should_reject = self.r.sent[self.fuzz.MALFORMED] + self.r.also_rejected
+        self.r.missed = max(0, should_reject - d.get('rejected', 0) - d.get('dropped', 0))
         if self.target in ('detector', 'classifier') and final is not None:
             self.r.unaccounted = (
                 d['received'] - d['processed'] - d['rejected'] - d['dropped'] - d['errors']

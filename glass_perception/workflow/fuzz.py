@@ -10,12 +10,16 @@ A case is one or more messages, published in order, that share a stamp (``Case.s
 what the node must do with them (``Case.expect``):
 
 * ``valid``: process it, an answer with the case's stamp comes out (unusual but legal messages:
-  big-endian mono16, padded rows, 1x1 images, detections without hypotheses ...);
+  big-endian mono16, padded rows, 1x1 images, detections without hypotheses, all-NaN depth ...;
+  also a bad camera_info followed by a frame: the node rejects the camera_info, counts it
+  (``Case.also_rejected``) and answers the frame with the last good calibration);
 * ``malformed``: reject it (counted under ``rejected`` on /diagnostics, a throttled log line),
   nothing comes out with its stamp, and the node carries on;
 * ``unpaired``: a half of a pair whose partner never comes (crops and candidates whose stamps
-  differ, classifications without fragile): nothing can tell it is wrong when it arrives, so
-  nothing comes out with its stamp and nothing is counted as rejected (the pair cache evicts it).
+  differ, classifications without fragile, classifications without depth within the
+  localizer's ``max_depth_skew_s`` and depth without classifications): nothing can tell it is
+  wrong when it arrives, so nothing comes out with its stamp and nothing is counted as rejected
+  (the pair cache evicts it).
 
 Targets and the topics their cases are published on (relative to the node's namespace):
 
@@ -23,6 +27,10 @@ Targets and the topics their cases are published on (relative to the node's name
 * ``classifier``: ``glass/crops`` and ``glass/candidates``; answer on ``glass/classifications``.
 * ``overlay``: ``camera/image_raw``, ``glass/classifications``, ``glass/fragile``; answer on
   ``glass/debug_image`` (drawn only while something subscribes to it).
+* ``localizer``: ``camera/camera_info``, ``camera/depth/image_raw`` (16UC1 mm or 32FC1 m), then
+  ``glass/classifications`` (the node pairs depth by stamp when classifications arrive); answer on
+  ``glass/detections_3d``. The scenes are the shipped RGB-D scenes (``data/scenes``) at 160x120
+  with their true boxes; every good camera_info is 160x120, so a lost one changes nothing.
 """
 
 from __future__ import annotations
@@ -30,20 +38,25 @@ from __future__ import annotations
 import array
 from dataclasses import dataclass, field
 from functools import lru_cache
+import itertools
 import math
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from vision_msgs.msg import BoundingBox2D, Detection2D, Detection2DArray, ObjectHypothesisWithPose
 
+from ..core.camera_model import CameraModelError, Intrinsics
 from ..core.geometry import Box, square_crop, stack_crops
 from ..core.image_codec import ENCODINGS
 from ..core.params import NODES
+from ..core.paths import DEFAULT_SCENES
 from ..core.synthetic import render_scene
 
-TARGETS = ('detector', 'classifier', 'overlay')
+#: ``case()`` seeds each target's generator with its index here: new targets go at the end, so
+#: the cases of the others (and their replays) stay what they were
+TARGETS = ('detector', 'classifier', 'overlay', 'localizer')
 VALID, MALFORMED, UNPAIRED = 'valid', 'malformed', 'unpaired'
 #: fuzz cases are stamped (BASE_SEC + index, 0); harness probes use other nanoseconds of that
 #: second
@@ -52,12 +65,29 @@ FRAME_ID = 'fuzz'
 #: the classifier refuses frames with more candidates than this (where the detector's max_det
 #: range ends)
 MAX_CANDIDATES = int(next(p.high for p in NODES['detector_node'] if p.name == 'max_det'))
+#: the localizer pairs a frame with the depth image nearest in stamp within MAX_DEPTH_SKEW
+#: seconds and refuses frames with more than MAX_GLASSES glasses (its defaults, as in
+#: config/params.yaml)
+MAX_DEPTH_SKEW = float(
+    next(p.default for p in NODES['localizer_node'] if p.name == 'max_depth_skew_s')
+)
+MAX_GLASSES = int(next(p.default for p in NODES['localizer_node'] if p.name == 'max_glasses'))
 
 CAMERA, DETECTIONS = 'camera/image_raw', 'glass/detections'
 CANDIDATES, CROPS = 'glass/candidates', 'glass/crops'
 CLASSES, FRAGILE, DEBUG = 'glass/classifications', 'glass/fragile', 'glass/debug_image'
+DEPTH, CAMERA_INFO, DETECTIONS_3D = (
+    'camera/depth/image_raw',
+    'camera/camera_info',
+    'glass/detections_3d',
+)
 #: where each target's answer comes out
-ANSWER_TOPIC = {'detector': DETECTIONS, 'classifier': CLASSES, 'overlay': DEBUG}
+ANSWER_TOPIC = {
+    'detector': DETECTIONS,
+    'classifier': CLASSES,
+    'overlay': DEBUG,
+    'localizer': DETECTIONS_3D,
+}
 
 # Encodings and the 16-bit ones that can be sent in either byte order.
 IMAGE_ENCODINGS = (
@@ -104,6 +134,9 @@ class Case:
     expect: str  # VALID, MALFORMED or UNPAIRED
     stamp: tuple[int, int]
     messages: list[tuple[str, object]] = field(default_factory=list)  # (topic, message), in order
+    #: messages of a valid case that the node rejects (counts) and still answers the case: a bad
+    #: camera_info before a frame (the last good calibration stays in use)
+    also_rejected: int = 0
 
     def describe(self) -> str:
         return (
@@ -192,10 +225,15 @@ def raw_image(
     """
     Build an Image carrying ``arr`` exactly as ``encoding`` says.
 
-    Rows are padded by ``pad`` bytes.
+    Rows are padded by ``pad`` bytes. 16- and 32-bit arrays (uint16, float32) go in the byte order
+    ``big_endian`` says, anything else as bytes.
     """
     h, w = arr.shape[:2]
-    dtype = np.dtype('>u2' if big_endian else '<u2') if arr.dtype == np.uint16 else np.dtype('u1')
+    dtype = (
+        arr.dtype.newbyteorder('>' if big_endian else '<')
+        if arr.dtype in (np.uint16, np.float32)
+        else np.dtype('u1')
+    )
     rows = np.ascontiguousarray(arr.astype(dtype, copy=False)).reshape(h, -1).view(np.uint8)
     if pad:
         rows = np.concatenate([rows, np.full((h, pad), 0xAB, np.uint8)], axis=1)
@@ -617,9 +655,353 @@ def overlay_probe(k: int, stamp) -> list:
 
 
 # ------------------------------------------------------------------------------------------------
+# localizer: camera/camera_info + camera/depth/image_raw + glass/classifications
 
-_BUILDERS = {'detector': _detector_case, 'classifier': _classifier_case, 'overlay': _overlay_case}
-_PROBES = {'detector': detector_probe, 'classifier': classifier_probe, 'overlay': overlay_probe}
+RGBD_W, RGBD_H = 160, 120
+RGBD_SCENES = 8  # the first scenes of data/scenes
+#: bytes a pixel of encodings the localizer refuses for depth (other names: 2)
+NOT_DEPTH_BPP = {
+    'bgr8': 3,
+    'rgb8': 3,
+    'mono8': 1,
+    '8UC1': 1,
+    'mono16': 2,
+    '16SC1': 2,
+    '32SC1': 4,
+    '32FC3': 12,
+    '64FC1': 8,
+    '16UC3': 6,
+    'yuv422': 2,
+    '': 2,
+    '16uc1': 2,
+    '32FC1 ': 4,
+    'z16': 2,
+}
+ODD_CLASS_IDS = ('cup', 'beer_glass', 'soju_glass', 'wine glass', '', 'bottle', 'x' * 300)
+
+
+@lru_cache(maxsize=1)
+def _rgbd_scenes() -> tuple:
+    from .evaluation_3d import load_rgbd_folder
+
+    out = []
+    for _, _, depth, camera, truth in itertools.islice(
+        load_rgbd_folder(DEFAULT_SCENES), RGBD_SCENES
+    ):
+        small = cv2.resize(depth, (RGBD_W, RGBD_H), interpolation=cv2.INTER_NEAREST)
+        small.setflags(write=False)
+        sx, sy = RGBD_W / camera.width, RGBD_H / camera.height
+        objects = truth['objects']
+        boxes = tuple(
+            (o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy)
+            for o in objects
+        )
+        kinds = tuple(o['kind'] for o in objects)
+        out.append((small, camera.scaled(RGBD_W, RGBD_H), boxes, kinds))
+    return tuple(out)
+
+
+def rgbd_scene(k: int) -> tuple[np.ndarray, Intrinsics, tuple, tuple[str, ...]]:
+    """
+    Return shipped RGB-D scene ``k`` at 160x120: depth, camera, true boxes and their kinds.
+
+    The depth is in metres, NaN where there is no reading (read-only, cached); the boxes are
+    (cx, cy, w, h) in its pixels, the camera the scene's, scaled.
+    """
+    return _rgbd_scenes()[int(k) % RGBD_SCENES]
+
+
+def camera_info(stamp, cam: Intrinsics, **fields) -> CameraInfo:
+    """Build the CameraInfo of ``cam``; ``fields`` (k, d, width, ...) override what it says."""
+    msg = CameraInfo(header=header(stamp), width=cam.width, height=cam.height)
+    msg.distortion_model = cam.distortion_model
+    msg.d = [float(v) for v in cam.d]
+    msg.k = [float(v) for v in cam.matrix().ravel()]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    msg.p = [cam.fx, 0.0, cam.cx, 0.0, 0.0, cam.fy, cam.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    for name, value in fields.items():
+        setattr(msg, name, value)
+    return msg
+
+
+def good_camera_info(msg) -> bool:
+    """Tell whether the localizer takes a camera_info (else it keeps the last good one)."""
+    try:
+        Intrinsics.from_camera_info(msg)
+    except CameraModelError:
+        return False
+    return True
+
+
+def depth_pixels(depth: np.ndarray, encoding: str) -> np.ndarray:
+    """Return metres (NaN = none) as ``encoding``: 16UC1 millimetres (0 = none) or 32FC1."""
+    if encoding == '16UC1':
+        mm = np.where(np.isfinite(depth), np.rint(depth * 1000.0), 0.0)
+        return np.clip(mm, 0, 65535).astype(np.uint16)
+    return np.asarray(depth, np.float32)
+
+
+def _shifted(stamp, seconds: float) -> tuple[int, int]:
+    ns = int(stamp[0]) * 1_000_000_000 + int(stamp[1]) + int(round(seconds * 1e9))
+    return (ns // 1_000_000_000, ns % 1_000_000_000)
+
+
+def valid_depth(rng, stamp, depth: np.ndarray) -> tuple[str, Image]:
+    """Build a legal depth image: 16UC1 or 32FC1, either byte order, rows maybe padded."""
+    encoding = ('16UC1', '32FC1')[int(rng.integers(2))]
+    arr = depth_pixels(depth, encoding)
+    big = bool(rng.integers(2))
+    pad = int(rng.integers(1, 9)) * arr.dtype.itemsize if rng.random() < 0.4 else 0
+    kind = f'{encoding}{"_be" if big else ""}{"_padded" if pad else ""}'
+    return kind, raw_image(stamp, arr, encoding, big, pad)
+
+
+def malformed_depth(rng, stamp, depth: np.ndarray) -> tuple[str, Image]:
+    """
+    Build a depth image that does not add up, or that is no depth image.
+
+    The codec (``image_to_depth``) must refuse it, or its size differs from camera_info's.
+    """
+    encoding = ('16UC1', '32FC1')[int(rng.integers(2))]
+    msg = raw_image(stamp, depth_pixels(depth, encoding), encoding, bool(rng.integers(2)))
+    data, bpp = bytes(msg.data), 2 if encoding == '16UC1' else 4
+    mutation = int(rng.integers(10))
+    if mutation == 0:
+        kind = 'unsupported_encoding'
+        msg.encoding = tuple(NOT_DEPTH_BPP)[int(rng.integers(len(NOT_DEPTH_BPP)))]
+        msg.step = msg.width * NOT_DEPTH_BPP[msg.encoding]
+        data = rng.integers(0, 256, msg.step * msg.height, dtype=np.uint8).tobytes()
+    elif mutation == 1:
+        kind = 'data_truncated'
+        data = data[: int(rng.integers(0, len(data)))]
+    elif mutation == 2:
+        kind = 'data_oversized'
+        data = data + bytes(int(rng.integers(1, 4097)))
+    elif mutation == 3:
+        kind = 'step_too_small'
+        msg.step = int(rng.integers(0, msg.width * bpp))
+        data = data[: msg.step * msg.height]
+    elif mutation == 4:
+        kind = 'odd_step'  # not a whole number of 2- or 4-byte readings
+        msg.step = msg.width * bpp + int(rng.integers(1, bpp))
+        data = bytes(msg.step * msg.height)
+    elif mutation == 5:
+        kind = 'size_differs'  # from camera_info's
+        w, h = [(80, 60), (161, 120), (160, 119), (120, 160), (320, 240), (1, 1)][
+            int(rng.integers(6))
+        ]
+        resized = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST)
+        other = raw_image(stamp, depth_pixels(resized, encoding), encoding, bool(msg.is_bigendian))
+        return kind, other
+    elif mutation == 6:
+        kind = 'huge_size_tiny_data'
+        msg.width = int(rng.choice([16385, 100_000, 2**31 - 1, 2**32 - 1]))
+        msg.height = int(rng.choice([1, 2, 100_000, 2**32 - 1]))
+        msg.step = msg.width * bpp if msg.width * bpp < 2**32 else 2**32 - 1
+        data = bytes(int(rng.integers(0, 64)))
+    elif mutation == 7:
+        kind = 'huge_step'
+        msg.step = int(rng.choice([2**20 + 4, 2**31, 2**32 - 4]))
+        data = bytes(int(rng.integers(0, 256)))
+    elif mutation == 8:
+        kind = 'zero_size'
+        if rng.random() < 0.5:
+            msg.width = 0
+        else:
+            msg.height = 0
+        data = data if rng.random() < 0.5 else b''
+    else:
+        kind = 'empty_data'
+        data = b''
+    msg.data = _bytes(data)
+    return kind, msg
+
+
+def _glasses(rng, stamp, boxes, kinds=()) -> Detection2DArray:
+    """Build classifications as the classifier sends them: ranked probabilities of its classes."""
+    dets = []
+    for i, b in enumerate(boxes):
+        p = rng.dirichlet(np.ones(len(CLASS_NAMES)))
+        if i < len(kinds) and kinds[i] in CLASS_NAMES:  # mostly right
+            p = 0.4 * p + 0.6 * (np.array(CLASS_NAMES) == kinds[i])
+        dets.append(detection(stamp, b, sorted(zip(CLASS_NAMES, p), key=lambda x: -x[1]), str(i)))
+    return detection_array(stamp, dets)
+
+
+def _odd_box(rng) -> tuple[float, float, float, float]:
+    """Return a legal but unusual box: tiny, huge, thin, or partly outside the image."""
+    w, h = RGBD_W, RGBD_H
+    if rng.random() < 0.3:
+        bw, bh = 10.0 ** rng.uniform(-300, 0, 2)
+    else:
+        bw, bh = rng.uniform(0.5, 2 * w), rng.uniform(0.5, 2 * h)
+    return (
+        rng.uniform(-w + bw / 2, 2 * w - bw / 2),
+        rng.uniform(-h + bh / 2, 2 * h - bh / 2),
+        float(bw),
+        float(bh),
+    )
+
+
+#: finite boxes that reach more than an image size beyond the image: refused
+FAR_BOXES = (
+    (1e300, 60.0, 10.0, 10.0),
+    (80.0, 60.0, 1.7e308, 1.7e308),
+    (-400.0, 60.0, 10.0, 10.0),
+    (80.0, 500.0, 10.0, 10.0),
+    (80.0, 60.0, 1e9, 5.0),
+    (1.7e308, 1.7e308, 1e-300, 1e-300),
+)
+#: a camera_info the localizer refuses: name -> CameraInfo fields
+BAD_CAMERA_INFO = {
+    'zero_k': {'k': [0.0] * 9},
+    'nan_k': {'k': [math.nan, 0.0, 79.5, 0.0, 151.5, 59.5, 0.0, 0.0, 1.0]},
+    'inf_k': {'k': [151.5, 0.0, math.inf, 0.0, 151.5, 59.5, 0.0, 0.0, 1.0]},
+    'negative_focal': {'k': [-151.5, 0.0, 79.5, 0.0, 151.5, 59.5, 0.0, 0.0, 1.0]},
+    'zero_size': {'width': 0},
+    'nan_distortion': {'d': [0.0, math.nan, 0.0, 0.0, 0.0]},
+    'unknown_model': {'distortion_model': 'pinhole_v2'},
+}
+DISTORTIONS = (
+    ('plumb_bob', (0.1, -0.05, 0.001, 0.001, 0.01)),
+    ('rational_polynomial', (0.1, -0.05, 0.001, 0.001, 0.01, 0.02, 0.0, 0.0)),
+    ('equidistant', (0.05, 0.01, 0.0, 0.0)),
+    ('', ()),
+)
+
+
+def _localizer_msgs(info, depth, classes) -> list:
+    return [
+        (topic, m)
+        for topic, m in ((CAMERA_INFO, info), (DEPTH, depth), (CLASSES, classes))
+        if m is not None
+    ]
+
+
+def _localizer_case(rng, stamp) -> tuple[str, str, list]:
+    r = rng.random()
+    depth_m, cam, boxes, kinds = rgbd_scene(int(rng.integers(RGBD_SCENES)))
+    info = camera_info(stamp, cam)
+    depth = raw_image(stamp, depth_pixels(depth_m, '16UC1'), '16UC1')
+    classes = _glasses(rng, stamp, boxes, kinds)
+    if r < 0.18:
+        kind, depth = valid_depth(rng, stamp, depth_m)
+        return f'valid_{kind}', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.20:
+        if rng.random() < 0.5:
+            kind, arr = 'all_nan_32FC1', np.full((RGBD_H, RGBD_W), np.nan, np.float32)
+        else:
+            kind, arr = 'no_readings_16UC1', np.zeros((RGBD_H, RGBD_W), np.uint16)
+        depth = raw_image(stamp, arr, kind[-5:], bool(rng.integers(2)))
+        return kind, VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.22:  # inf, negative, zero: no reading; absurd distances are readings
+        arr = depth_pixels(depth_m, '32FC1').copy()
+        odd = rng.random(arr.shape) < rng.uniform(0.01, 0.5)
+        arr[odd] = rng.choice(
+            np.array([np.inf, -np.inf, -1.0, 0.0, 1e30, 1e-38, 3e38], np.float32), odd.sum()
+        )
+        depth = raw_image(stamp, arr, '32FC1', bool(rng.integers(2)))
+        return 'odd_readings_32FC1', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.25:
+        return 'valid_empty', VALID, _localizer_msgs(info, depth, _glasses(rng, stamp, ()))
+    if r < 0.27:
+        skew = rng.uniform(-0.8, 0.8) * MAX_DEPTH_SKEW
+        kind, depth = valid_depth(rng, _shifted(stamp, skew), depth_m)
+        return 'depth_skewed_within_limit', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.29:
+        model, d = DISTORTIONS[int(rng.integers(len(DISTORTIONS)))]
+        info = camera_info(stamp, cam, distortion_model=model, d=list(d))
+        return 'camera_distorted', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.31:
+        odd = [_odd_box(rng) for _ in range(int(rng.integers(1, 5)))]
+        mixed = list(boxes) + odd
+        rng.shuffle(mixed)
+        return 'odd_boxes', VALID, _localizer_msgs(info, depth, _glasses(rng, stamp, mixed))
+    if r < 0.33:
+        for d in classes.detections:
+            d.results = []
+            for _ in range(int(rng.integers(1, 5))):
+                h = ObjectHypothesisWithPose()
+                h.hypothesis.class_id = ODD_CLASS_IDS[int(rng.integers(len(ODD_CLASS_IDS)))]
+                h.hypothesis.score = float(rng.choice([0.0, 1.0, rng.uniform(0.0, 1.0)]))
+                d.results.append(h)
+        return 'odd_hypotheses', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.34:
+        many = [random_box(rng) for _ in range(MAX_GLASSES)]
+        return 'max_glasses', VALID, _localizer_msgs(info, depth, _glasses(rng, stamp, many))
+    if r < 0.38:
+        what = tuple(BAD_CAMERA_INFO)[int(rng.integers(len(BAD_CAMERA_INFO)))]
+        info = camera_info(stamp, cam, **BAD_CAMERA_INFO[what])
+        return f'camera_info_{what}', VALID, _localizer_msgs(info, depth, classes)
+    if r < 0.40:
+        return 'camera_info_not_sent', VALID, _localizer_msgs(None, depth, classes)
+    if r < 0.62:
+        kind, bad = malformed_depth(rng, stamp, depth_m)
+        return f'depth_{kind}', MALFORMED, _localizer_msgs(info, bad, classes)
+    if r < 0.72:
+        names = tuple(BAD_BOX_VALUES) + ('box_far_outside',)
+        kind = names[int(rng.integers(len(names)))]
+        if kind == 'box_far_outside':
+            bad = FAR_BOXES[int(rng.integers(len(FAR_BOXES)))]
+        else:
+            bad = bad_box(rng, kind)
+        mixed = list(boxes) + [bad]
+        rng.shuffle(mixed)
+        return kind, MALFORMED, _localizer_msgs(info, depth, _glasses(rng, stamp, mixed))
+    if r < 0.76:
+        classes.detections[int(rng.integers(len(classes.detections)))].results = []
+        return 'no_hypotheses', MALFORMED, _localizer_msgs(info, depth, classes)
+    if r < 0.81:
+        if rng.random() < 0.4:
+            kind, score = 'nan_score', math.nan
+        else:
+            kind = 'score_out_of_range'
+            score = float(rng.choice([-0.1, -1e-9, 1.0 + 1e-9, 1.5, 1e30, math.inf, -math.inf]))
+        d = classes.detections[int(rng.integers(len(classes.detections)))]
+        d.results[int(rng.integers(len(d.results)))].hypothesis.score = score
+        return kind, MALFORMED, _localizer_msgs(info, depth, classes)
+    if r < 0.84:
+        n = int(rng.integers(MAX_GLASSES + 1, 3 * MAX_GLASSES))
+        many = [random_box(rng) for _ in range(n)]
+        return (
+            'too_many_detections',
+            MALFORMED,
+            _localizer_msgs(info, depth, _glasses(rng, stamp, many)),
+        )
+    if r < 0.92:  # within the next probe's half second, beyond its reach
+        skew = rng.choice([-1.0, 1.0]) * rng.uniform(MAX_DEPTH_SKEW + 0.01, 0.4)
+        _, depth = valid_depth(rng, _shifted(stamp, skew), depth_m)
+        return 'depth_stamp_mismatch', UNPAIRED, _localizer_msgs(info, depth, classes)
+    if r < 0.96:
+        return 'classifications_only', UNPAIRED, _localizer_msgs(info, None, classes)
+    return 'depth_only', UNPAIRED, _localizer_msgs(info, depth, None)
+
+
+def localizer_probe(k: int, stamp) -> list:
+    """Build what an RGB-D camera and the classifier send for a shipped RGB-D scene."""
+    depth_m, cam, boxes, kinds = rgbd_scene(k)
+    depth = raw_image(stamp, depth_pixels(depth_m, '16UC1'), '16UC1')
+    results = [[(kind if kind in CLASS_NAMES else 'cup', 0.8), ('cup', 0.2)] for kind in kinds]
+    classes = detection_array(
+        stamp, [detection(stamp, b, res, str(i)) for i, (b, res) in enumerate(zip(boxes, results))]
+    )
+    return _localizer_msgs(camera_info(stamp, cam), depth, classes)
+
+
+# ------------------------------------------------------------------------------------------------
+
+_BUILDERS = {
+    'detector': _detector_case,
+    'classifier': _classifier_case,
+    'overlay': _overlay_case,
+    'localizer': _localizer_case,
+}
+_PROBES = {
+    'detector': detector_probe,
+    'classifier': classifier_probe,
+    'overlay': overlay_probe,
+    'localizer': localizer_probe,
+}
 
 
 def case(seed: int, target: str, index: int) -> Case:
@@ -629,7 +1011,14 @@ def case(seed: int, target: str, index: int) -> Case:
     rng = np.random.default_rng([int(seed), TARGETS.index(target), int(index)])
     stamp = (BASE_SEC + int(index), 0)
     kind, expect, msgs = _BUILDERS[target](rng, stamp)
-    return Case(target, int(index), kind, expect, stamp, msgs)
+    return Case(target, int(index), kind, expect, stamp, msgs, _also_rejected(expect, msgs))
+
+
+def _also_rejected(expect: str, msgs) -> int:
+    """Count the bad camera_infos of a valid case (rejected, the last good one kept)."""
+    if expect != VALID:
+        return 0
+    return sum(topic == CAMERA_INFO and not good_camera_info(m) for topic, m in msgs)
 
 
 def cases(seed: int, n: int, target: str, start: int = 0):

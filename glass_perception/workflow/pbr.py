@@ -600,6 +600,34 @@ def _tonemap(rgb: np.ndarray, exposure: float) -> np.ndarray:
     return (srgb * 255.0 + 0.5).astype(np.uint8)
 
 
+def render_beauty(mi, recipe, width, height, q: Quality, seed, index, noise_tag: int = 4242):
+    """
+    Return the tone-mapped BGR image of a recipe and the generator its camera noise came from.
+
+    Path traced at quality ``q``, denoised, blurred and noised as the recipe says; the noise
+    generator is seeded by (seed, index, noise_tag), so a caller can go on drawing from it.
+    """
+    scene = mi.load_dict(
+        _scene_dict(mi, recipe, width, height, {'type': 'path', 'max_depth': q.max_depth})
+    )
+    rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))[
+        ..., :3
+    ]
+    image = cv2.cvtColor(_tonemap(rgb, recipe.exposure), cv2.COLOR_RGB2BGR)
+    if q.denoise:
+        image = cv2.bilateralFilter(image, 5, 30, 3)
+    rng = np.random.default_rng([int(seed), int(index), int(noise_tag)])
+    if recipe.blur:
+        image = cv2.GaussianBlur(image, (recipe.blur, recipe.blur), 0)
+    if recipe.noise > 0.5:
+        image = np.clip(
+            image.astype(np.int16) + rng.normal(0, recipe.noise, image.shape).astype(np.int16),
+            0,
+            255,
+        ).astype(np.uint8)
+    return image, rng
+
+
 def render_pbr_scene(
     seed: int,
     index: int,
@@ -617,24 +645,7 @@ def render_pbr_scene(
     q = QUALITIES[quality]
     mi = load_mitsuba()
     recipe = make_recipe(seed, index, max_objects, kinds)
-    scene = mi.load_dict(
-        _scene_dict(mi, recipe, width, height, {'type': 'path', 'max_depth': q.max_depth})
-    )
-    rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))[
-        ..., :3
-    ]
-    image = cv2.cvtColor(_tonemap(rgb, recipe.exposure), cv2.COLOR_RGB2BGR)
-    if q.denoise:
-        image = cv2.bilateralFilter(image, 5, 30, 3)
-    rng = np.random.default_rng([int(seed), int(index), 4242])
-    if recipe.blur:
-        image = cv2.GaussianBlur(image, (recipe.blur, recipe.blur), 0)
-    if recipe.noise > 0.5:
-        image = np.clip(
-            image.astype(np.int16) + rng.normal(0, recipe.noise, image.shape).astype(np.int16),
-            0,
-            255,
-        ).astype(np.uint8)
+    image, _ = render_beauty(mi, recipe, width, height, q, seed, index)
 
     # ground truth: what each pixel sees first, then each object alone (coarse) for its visibility
     aov = {'type': 'aov', 'aovs': 'si:shape_index'}

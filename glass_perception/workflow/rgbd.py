@@ -39,7 +39,7 @@ import math
 import cv2
 import numpy as np
 
-from .pbr import _scene_dict, _tonemap, load_mitsuba, make_recipe, QUALITIES
+from .pbr import _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
 from ..core.geometry import Box
 
 WIDTH, HEIGHT = 640, 480
@@ -263,19 +263,7 @@ def render_rgbd_scene(seed: int, index: int, quality: str = 'fast') -> RGBDScene
     q = QUALITIES[quality]
     mi = load_mitsuba()
     recipe = rgbd_recipe(seed, index)
-    scene = mi.load_dict(
-        _scene_dict(mi, recipe, WIDTH, HEIGHT, {'type': 'path', 'max_depth': q.max_depth})
-    )
-    rgb = np.asarray(mi.render(scene, spp=q.spp, seed=int(index) * 7919 + int(seed) % 7919))
-    image = cv2.cvtColor(_tonemap(rgb[..., :3], recipe.exposure), cv2.COLOR_RGB2BGR)
-    if q.denoise:
-        image = cv2.bilateralFilter(image, 5, 30, 3)
-    rng = np.random.default_rng([int(seed), int(index), 4243])
-    if recipe.blur:
-        image = cv2.GaussianBlur(image, (recipe.blur, recipe.blur), 0)
-    if recipe.noise > 0.5:
-        noise = rng.normal(0, recipe.noise, image.shape).astype(np.int16)
-        image = np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    image, rng = render_beauty(mi, recipe, WIDTH, HEIGHT, q, seed, index, noise_tag=4243)
 
     z_true, ids, names = _depth_and_ids(mi, recipe)
     owner_of_shape = np.array(

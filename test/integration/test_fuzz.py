@@ -1,6 +1,8 @@
 """
 glass-fuzz in CI: a few hundred malformed and valid messages into each node, over real DDS.
 
+The nodes: detector, classifier, overlay and localizer (all of glass-fuzz's targets, its default).
+
 The run itself (glass_perception.tools.fuzz, the same code as `glass-fuzz --cases 2000`) fails on a
 crash, an unanswered valid message, an answer to a malformed one, a processing error, a traceback,
 or a received frame that was neither processed, rejected nor dropped; this test also checks that
@@ -19,7 +21,7 @@ from .conftest import PARAMS
 
 pytestmark = pytest.mark.integration
 
-CASES = 150  # per node: 450 cases, about 30 s on 2 cores (under 90 s on a loaded machine)
+CASES = 150  # per node: 600 cases, about 35 s on 2 cores (under 2 minutes on a loaded machine)
 SEED = 20240611
 
 
@@ -50,7 +52,7 @@ def test_fuzzed_inputs_are_rejected_valid_ones_answered_and_no_node_dies(tmp_pat
     summary = proc.stdout[-6000:] + proc.stderr[-3000:]
     assert report.is_file(), summary
     results = {r['target']: r for r in json.loads(report.read_text())['results']}
-    assert set(results) == {'detector', 'classifier', 'overlay'}, summary
+    assert set(results) == {'detector', 'classifier', 'overlay', 'localizer'}, summary
 
     for target, r in results.items():
         d = r['diagnostics']
@@ -70,8 +72,18 @@ def test_fuzzed_inputs_are_rejected_valid_ones_answered_and_no_node_dies(tmp_pat
         assert r['log_reject_lines'] < d['rejected'] / 3, summary
         assert r['exit_code'] == 0, f'{target} did not stop cleanly on SIGINT'
         if target != 'detector':
-            # reliable results (classifier) and results drawn on a cached frame (overlay): a
-            # malformed message is rejected or, at worst, superseded while the worker is busy; only
-            # a rare best-effort image (overlay) or an overflowing depth-4 reader may lose one
+            # reliable results (classifier) and results drawn on a cached frame (overlay), or
+            # frames paired with a cached depth image (localizer): a malformed message is rejected
+            # or, at worst, superseded while the worker is busy; only a rare best-effort image
+            # (overlay, or the localizer's depth and camera_info) or an overflowing depth-4 reader
+            # may lose one
             assert r['missed'] <= 0.1 * r['sent']['malformed'], summary
+        if target == 'localizer':
+            # classifications without depth within max_depth_skew_s: not answered, not rejected,
+            # counted apart (unless superseded while the worker was busy)
+            alone = sum(
+                r['kinds'].get(k, {'sent': 0})['sent']
+                for k in ('classifications_only', 'depth_stamp_mismatch')
+            )
+            assert alone > 5 and d['frames_without_depth'] >= alone - d['dropped'], summary
     assert proc.returncode == 0, summary

@@ -45,8 +45,9 @@ def test_runner_prints_classifications_saves_frames_and_reports(tmp_path):
     report = json.loads((tmp_path / 'r.json').read_text())
     assert report['classified_frames'] >= 32
     assert report['node_exit_codes'] == dict.fromkeys(
-        ('camera_node', 'detector_node', 'classifier_node', 'overlay_node'), 0
+        ('camera_node', 'detector_node', 'classifier_node', 'overlay_node', 'localizer_node'), 0
     )
+    assert report['glasses_3d']['frames'] > 0 and report['glasses_3d']['all']['localised'] > 0
     assert report['latency_ms']['p50'] > 0
     e2e = report['end_to_end']
     assert e2e['glasses'] > 0, "no classification matched a camera frame's ground truth by stamp"

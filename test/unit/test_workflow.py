@@ -224,6 +224,7 @@ def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
     import cv2
     from glass_perception.core.detector import Detector
     from glass_perception.core.geometry import Box, square_crop
+    from glass_perception.core.params import DETECTOR
 
     assert (
         synth.main(
@@ -272,7 +273,8 @@ def test_crops_around_the_shipped_detectors_boxes(tmp_path, capsys):
     assert files and all(f.name.endswith('_det.png') for f in files)
     assert len(files) == sum(counts[c] for c in CLASSES)
     assert len(files) + counts['missed_by_detector'] == len(eligible)
-    det = Detector('', imgsz=320)
+    imgsz = next(p.default for p in DETECTOR if p.name == 'imgsz')  # what crops --detector uses
+    det = Detector('', imgsz=imgsz)
     stem, j, o = next(
         (s, j, o)
         for s, j, o in eligible
