@@ -11,6 +11,7 @@ setup(
     package_data={
         package_name: [
             'models/*.pt',
+            'models/*.onnx',
             'models/*.safetensors',
             'models/*.json',
             'models/*.md',
@@ -57,6 +58,7 @@ setup(
             'glass-evaluate = glass_perception.tools.evaluate:main',
             'glass-train-detector = glass_perception.tools.train_detector:main',
             'glass-export-detector = glass_perception.tools.export_detector:main',
+            'glass-export-classifier = glass_perception.tools.export_classifier:main',
             'glass-compare-models = glass_perception.tools.compare_models:main',
             'glass-evaluate-3d = glass_perception.tools.evaluate_3d:main',
             'glass-fit-sizes = glass_perception.tools.fit_sizes:main',

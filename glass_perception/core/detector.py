@@ -1,5 +1,8 @@
 """
-The object detector: an Ultralytics YOLO model behind a small interface. No ROS here.
+The object detector: a YOLO model behind a small interface. No ROS here.
+
+An ``.onnx`` model runs in ONNX Runtime alone (``core.onnx_models``: no torch, no Ultralytics);
+a ``.pt`` model runs in Ultralytics.
 
 ``model`` is a path to weights (``.pt``; ``.onnx`` exported by Ultralytics, see
 glass-export-detector), an Ultralytics model name such as ``yolo11n.pt`` (downloaded on first use,
@@ -21,7 +24,7 @@ import re
 
 import numpy as np
 
-from .device import check_onnx_device, resolve_device
+from .device import resolve_device, resolve_onnx_device
 from .errors import ModelLoadError
 from .geometry import Box
 from .paths import DEFAULT_DETECTOR
@@ -101,19 +104,23 @@ def onnx_detector_info(path: Path) -> tuple[list[str], tuple[int, int] | None]:
 
 class Detector:
     def __init__(
-        self, model: str = '', device: str = 'cpu', imgsz: int = 320, warmup: bool = True
+        self,
+        model: str = '',
+        device: str = 'cpu',
+        imgsz: int = 320,
+        warmup: bool = True,
+        threads: int = 0,
     ):
-        self.device = resolve_device(device)
         self.imgsz: int | tuple[int, int] = imgsz
         # what the node should log: e.g. the ONNX model's own input size was used
         self.notes: list[str] = []
         source, local = resolve_model_path(model, DEFAULT_DETECTOR)
         is_onnx = source.lower().endswith('.onnx')
+        self.device = resolve_onnx_device(device, source) if is_onnx else resolve_device(device)
         if local:
             _check_weights_file(Path(source))
         if is_onnx:
             self.class_names, fixed = onnx_detector_info(Path(source))
-            check_onnx_device(source, self.device)
             if fixed and fixed != (imgsz, imgsz):
                 self.imgsz = fixed[0] if fixed[0] == fixed[1] else fixed
                 self.notes.append(
@@ -121,6 +128,20 @@ class Detector:
                     'running at that size, '
                     f'not imgsz {imgsz} (export it with imgsz={imgsz} to change that)'
                 )
+        self.source = source
+        if is_onnx:  # ONNX Runtime alone: neither torch nor Ultralytics is imported
+            from .onnx_models import OnnxYolo
+
+            size = self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
+            self.model = OnnxYolo(source, size, self.device, threads, dynamic=fixed is None)
+            try:
+                self.detect(np.zeros(size + (3,), np.uint8), conf=0.5, iou=0.5, max_det=1)
+            except Exception as e:  # a graph that opens but does not run: fail now, not later
+                raise ModelLoadError(
+                    f'{source}: cannot run the ONNX detector ({short_reason(e)}); '
+                    'is it a YOLO detection model exported by Ultralytics? re-export it'
+                ) from e
+            return
         from ultralytics import YOLO
 
         try:
@@ -141,7 +162,7 @@ class Detector:
                     )
                 # an exported model is opened by its first prediction: do that here, so a bad
                 # file fails now
-                if warmup or is_onnx:
+                if warmup:
                     h, w = (
                         self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
                     )
@@ -165,6 +186,10 @@ class Detector:
         self.source = source
 
     def detect(self, bgr: np.ndarray, conf: float, iou: float, max_det: int) -> list[Detection]:
+        """Return the objects in a BGR image, boxes in its pixels, best first."""
+        if not hasattr(self.model, 'predict'):  # OnnxYolo
+            found = self.model.detect(bgr, conf, iou, max_det)
+            return self.model.as_detections(found, self.class_names, Detection)
         r = self.model.predict(
             bgr,
             conf=conf,

@@ -43,7 +43,16 @@ def check_onnx_device(source: str, device: str) -> None:
         and 'CUDAExecutionProvider' not in onnxruntime.get_available_providers()
     ):
         raise ModelLoadError(
-            f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX detector, and the "
+            f"{source}: device '{device}' needs onnxruntime-gpu for an ONNX model, and the "
             'installed onnxruntime runs on the CPU only; '
             'pip install onnxruntime-gpu, or use device cpu'
         )
+
+
+def resolve_onnx_device(name: str, source: str) -> str:
+    """Check a device name for an ONNX model through onnxruntime's providers (torch not used)."""
+    name = (name or 'cpu').strip().lower()
+    if name not in ('cpu', 'cuda') and not (name.startswith('cuda:') and name[5:].isdigit()):
+        raise ValueError(f"device '{name}' is not one of cpu, cuda, cuda:N")
+    check_onnx_device(source, name)
+    return 'cuda:0' if name == 'cuda' else name

@@ -162,5 +162,5 @@ class SizeModel:
 def sizes_path(classifier_path: Path | str) -> Path:
     """Return where the size model of a classifier checkpoint lives: ``<stem>.sizes.json``."""
     p = Path(classifier_path)
-    stem = p.name[: -len(p.suffix)] if p.suffix in ('.safetensors', '.json') else p.name
+    stem = p.name[: -len(p.suffix)] if p.suffix in ('.safetensors', '.json', '.onnx') else p.name
     return p.parent / f'{stem}.sizes.json'

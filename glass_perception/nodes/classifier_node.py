@@ -19,12 +19,12 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from .common import GlassNode, LATCHED_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
 from ..core import messages
-from ..core.classifier import GlassClassifier
 from ..core.cpu import set_threads
 from ..core.geometry import unstack_crops
 from ..core.image_codec import image_to_bgr, ImageError
 from ..core.labels import label_batch
 from ..core.latest import LatestWorker
+from ..core.models import open_classifier
 from ..core.pairing import StampPairer
 from ..core.params import NODES
 from ..core.paths import DEFAULT_CLASSIFIER
@@ -40,8 +40,8 @@ class ClassifierNode(GlassNode):
     def __init__(self):
         super().__init__('classifier_node')
         set_threads(self.param('threads'))
-        self.classifier = GlassClassifier(
-            self.param('model') or DEFAULT_CLASSIFIER, self.param('device')
+        self.classifier = open_classifier(
+            self.param('model') or DEFAULT_CLASSIFIER, self.param('device'), self.param('threads')
         )
         names = self.classifier.class_names
         reason = self._fragile_check('fragile_classes', self.param('fragile_classes'))

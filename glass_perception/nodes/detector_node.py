@@ -26,7 +26,12 @@ class DetectorNode(GlassNode):
     def __init__(self):
         super().__init__('detector_node')
         set_threads(self.param('threads'))
-        self.detector = Detector(self.param('model'), self.param('device'), self.param('imgsz'))
+        self.detector = Detector(
+            self.param('model'),
+            self.param('device'),
+            self.param('imgsz'),
+            threads=self.param('threads'),
+        )
         self.pub_detections = self.create_publisher(
             Detection2DArray, 'glass/detections', RESULT_QOS
         )

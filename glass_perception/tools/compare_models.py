@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from ..core.atomic import atomic_write_text
-    from ..core.classifier import ARCHITECTURES
+    from ..core.classifier_meta import ARCHITECTURES
     from ..core.device import resolve_device
     from ..workflow.benchmark import compare, REFERENCE_IMAGES
 

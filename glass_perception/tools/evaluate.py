@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from ..core.atomic import atomic_write_text
-    from ..core.classifier import GlassClassifier
+    from ..core.models import open_classifier
     from ..core.errors import ModelLoadError
     from ..core.paths import DEFAULT_CLASSIFIER
     from ..workflow.evaluation import (
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     try:
-        clf = GlassClassifier(args.model or DEFAULT_CLASSIFIER, args.device)
+        clf = open_classifier(args.model or DEFAULT_CLASSIFIER, args.device)
         if args.data:
             samples, source = folder_samples(args.data), str(args.data)
         else:

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from ..core.classifier import GlassClassifier
+    from ..core.models import open_classifier
     from ..core.cpu import set_threads
     from ..core.detector import Detector
     from ..core.errors import ModelLoadError
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     imgsz = next(p.default for p in DETECTOR if p.name == 'imgsz')
     try:
         detector = Detector(args.detector or str(DEFAULT_DETECTOR), imgsz=imgsz)
-        classifier = GlassClassifier(args.classifier or DEFAULT_CLASSIFIER)
+        classifier = open_classifier(args.classifier or DEFAULT_CLASSIFIER)
         sizes = SizeModel.load(args.sizes or sizes_path(classifier.path))
     except (ModelLoadError, ValueError) as e:
         print(f'glass-evaluate-3d: {e}')

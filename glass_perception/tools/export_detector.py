@@ -22,7 +22,7 @@ import tempfile
 
 from ..core.atomic import atomic_path
 from ..core.errors import ModelLoadError
-from ..core.paths import DEFAULT_DETECTOR
+from ..core.paths import DEFAULT_DETECTOR_WEIGHTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         'weights',
         nargs='?',
         type=Path,
-        default=DEFAULT_DETECTOR,
+        default=DEFAULT_DETECTOR_WEIGHTS,
         help='YOLO detection weights (.pt); default: the shipped detector',
     )
     p.add_argument(

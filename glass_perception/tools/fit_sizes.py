@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         model, source=model.source + f'; measurement noise: {n} glasses of {args.noise_from.name}'
     )
     if args.temperature_from:
-        from ..core.classifier import GlassClassifier
+        from ..core.models import open_classifier
         from ..core.detector import Detector
         from ..core.params import DETECTOR
         from ..core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         report = evaluate_3d(
             args.temperature_from,
             Detector(str(DEFAULT_DETECTOR), imgsz=imgsz),
-            GlassClassifier(DEFAULT_CLASSIFIER),
+            open_classifier(DEFAULT_CLASSIFIER),
             model,
             progress=tqdm,
         )

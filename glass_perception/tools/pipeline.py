@@ -458,7 +458,7 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     """
     import yaml
 
-    from ..core.classifier import GlassClassifier
+    from ..core.models import open_classifier
     from ..core.cpu import set_threads
     from ..core.detector import Detector
     from ..core.geometry import square_crop
@@ -486,11 +486,15 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
     )
     set_threads(det_p.get('threads', 0))  # the nodes' own thread budget: same settings, fair floor
     det = Detector(
-        args.detector_model or det_p['model'], args.device or det_p['device'], det_p['imgsz']
+        args.detector_model or det_p['model'],
+        args.device or det_p['device'],
+        det_p['imgsz'],
+        threads=det_p.get('threads', 0),
     )
-    clf = GlassClassifier(
+    clf = open_classifier(
         args.classifier_model or clf_p['model'] or DEFAULT_CLASSIFIER,
         args.device or clf_p['device'],
+        clf_p.get('threads', 0),
     )
     times = []
     warmup = 5  # the first calls fill caches and let the frozen classifier settle

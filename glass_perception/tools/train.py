@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 import sys
 
-from ..core.classifier import ARCHITECTURES, HEADS
+from ..core.classifier_meta import ARCHITECTURES, HEADS
 from ..workflow.training import LR_SCHEDULES
 
 

@@ -27,7 +27,8 @@ import torch
 
 from .checkpoints import save_checkpoint
 from .scoring import percentiles
-from ..core.classifier import ARCHITECTURES, build_model, ClassifierMeta
+from ..core.classifier import build_model
+from ..core.classifier_meta import ARCHITECTURES, ClassifierMeta
 
 DEFAULT_MODELS = ('mobilenet_v2', 'resnet50', 'vgg16')
 REFERENCE_MODEL = 'mobilenet_v2'

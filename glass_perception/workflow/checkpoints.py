@@ -12,14 +12,8 @@ from pathlib import Path
 from torch import nn
 
 from ..core.atomic import atomic_path, atomic_write_text
-from ..core.classifier import (
-    ARCHITECTURES,
-    build_model,
-    checkpoint_paths,
-    ClassifierMeta,
-    FORMAT,
-    HEAD_MODULE,
-)
+from ..core.classifier import build_model, checkpoint_paths, HEAD_MODULE
+from ..core.classifier_meta import ARCHITECTURES, ClassifierMeta, FORMAT
 
 
 def imagenet_weights(architecture: str):

@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader, Subset
 from .checkpoints import backbone_parameters, pretrained_model, save_checkpoint
 from .evaluation import report_from
 from ..core.atomic import atomic_path, atomic_write_text
-from ..core.classifier import build_model, checkpoint_paths, ClassifierMeta, load_checkpoint
+from ..core.classifier import build_model, checkpoint_paths, load_checkpoint
+from ..core.classifier_meta import ClassifierMeta
 
 
 @dataclass
@@ -81,7 +82,7 @@ def learning_rate(cfg: TrainConfig, epoch: int) -> float:
 def make_transforms(cfg: TrainConfig, train: bool):
     from torchvision import transforms as T
 
-    from ..core.classifier import IMAGENET_MEAN, IMAGENET_STD
+    from ..core.classifier_meta import IMAGENET_MEAN, IMAGENET_STD
 
     steps = [T.Resize((cfg.input_size, cfg.input_size))]
     if train:

@@ -99,7 +99,10 @@ def _bad_model(tmp_path, name: str) -> str:
     import pickle
     import shutil
 
-    from glass_perception.core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
+    from glass_perception.core.paths import (
+        DEFAULT_CLASSIFIER_CHECKPOINT as DEFAULT_CLASSIFIER,
+        DEFAULT_DETECTOR_WEIGHTS as DEFAULT_DETECTOR,
+    )
     import torch
 
     path = tmp_path / name
@@ -131,6 +134,12 @@ def _bad_model(tmp_path, name: str) -> str:
         if json_text is not None:
             path.with_suffix('.json').write_text(json_text)
     return str(path)
+
+
+def _onnx_cuda() -> bool:
+    import onnxruntime
+
+    return 'CUDAExecutionProvider' in onnxruntime.get_available_providers()
 
 
 def _no_cuda():
@@ -167,9 +176,15 @@ def _no_cuda():
         ),
         ('classifier_node', {'model': '@no_json.safetensors'}, ('no_json.json', 'file not found')),
         ('classifier_node', {'device': 'tpu'}, ("'tpu'", 'cpu, cuda, cuda:N')),
-        pytest.param(
+        pytest.param(  # the default ONNX model: onnxruntime must have CUDA
             'classifier_node',
             {'device': 'cuda'},
+            ("'cuda'", 'onnxruntime-gpu', 'use device cpu'),
+            marks=pytest.mark.skipif(_onnx_cuda(), reason='onnxruntime here has CUDA'),
+        ),
+        pytest.param(  # a checkpoint: torch must have CUDA
+            'classifier_node',
+            {'device': 'cuda', 'model': '@classifier.safetensors'},
             ("'cuda'", 'CUDA is not available', "use 'cpu'"),
             marks=pytest.mark.skipif(not _no_cuda(), reason='this machine has CUDA'),
         ),

@@ -6,7 +6,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from glass_perception.core import messages
 from glass_perception.core.detector import Detector
 from glass_perception.core.image_codec import fill_image
-from glass_perception.core.paths import DEFAULT_DETECTOR
+from glass_perception.core.paths import DEFAULT_DETECTOR_WEIGHTS as DEFAULT_DETECTOR
 from glass_perception.core.synthetic import render_scene
 from glass_perception.nodes.common import DIAGNOSTICS_QOS, IMAGE_QOS, RESULT_QOS
 from glass_perception.tools.export_detector import export_onnx

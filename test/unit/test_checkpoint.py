@@ -8,13 +8,12 @@ import shutil
 from glass_perception.core.classifier import (
     build_model,
     checkpoint_paths,
-    ClassifierMeta,
-    FORMAT,
     frozen_for_cpu,
     GlassClassifier,
     load_checkpoint,
     preprocess,
 )
+from glass_perception.core.classifier_meta import ClassifierMeta, FORMAT
 from glass_perception.core.device import resolve_device
 from glass_perception.core.errors import ModelLoadError
 from glass_perception.workflow.checkpoints import save_checkpoint

@@ -14,7 +14,10 @@ import types
 
 from glass_perception.core.detector import Detector
 from glass_perception.core.errors import ModelLoadError
-from glass_perception.core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
+from glass_perception.core.paths import (
+    DEFAULT_CLASSIFIER_CHECKPOINT as DEFAULT_CLASSIFIER,
+    DEFAULT_DETECTOR_WEIGHTS as DEFAULT_DETECTOR,
+)
 from glass_perception.core.synthetic import render_scene
 from glass_perception.tools.export_detector import export_onnx
 from glass_perception.tools.export_detector import main as export_main

@@ -101,11 +101,18 @@ def test_vision_msgs_copy_cannot_shadow_a_distro_package():
 
 
 def test_shipped_models_are_installed_with_the_package_and_small():
-    from glass_perception.core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
+    from glass_perception.core import paths
 
-    for f in (DEFAULT_DETECTOR, DEFAULT_CLASSIFIER, DEFAULT_CLASSIFIER.with_suffix('.json')):
+    for f in (
+        paths.DEFAULT_DETECTOR,
+        paths.DEFAULT_CLASSIFIER,
+        paths.DEFAULT_CLASSIFIER.with_suffix('.json'),
+        paths.DEFAULT_DETECTOR_WEIGHTS,
+        paths.DEFAULT_CLASSIFIER_CHECKPOINT,
+    ):
         assert f.is_file(), f
-    assert DEFAULT_DETECTOR.stat().st_size <= 10 * 2**20
-    assert DEFAULT_CLASSIFIER.stat().st_size <= 10 * 2**20
+        assert f.stat().st_size <= 10 * 2**20, f
+    assert paths.DEFAULT_DETECTOR.suffix == paths.DEFAULT_CLASSIFIER.suffix == '.onnx'
     text = (ROOT / 'setup.py').read_text()
-    assert 'models/*.pt' in text and 'models/*.safetensors' in text and 'models/*.json' in text
+    for pattern in ('models/*.pt', 'models/*.onnx', 'models/*.safetensors', 'models/*.json'):
+        assert pattern in text

@@ -8,9 +8,9 @@ geometry, farther and steeper; glass-evaluate-3d reports the models on those.)
 
 from __future__ import annotations
 
-from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.detector import Detector
 from glass_perception.core.geometry import square_crop
+from glass_perception.core.models import open_classifier
 from glass_perception.core.paths import DEFAULT_CLASSIFIER
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME
 from glass_perception.workflow.evaluation import evaluate_crops
@@ -34,7 +34,7 @@ def scenes():
 
 
 def test_classifier_on_unseen_path_traced_crops(scenes):
-    classifier = GlassClassifier(DEFAULT_CLASSIFIER)
+    classifier = open_classifier(DEFAULT_CLASSIFIER)
     samples = [
         (square_crop(img, box, classifier.meta.crop_padding, 96), kind)
         for img, objs in scenes
