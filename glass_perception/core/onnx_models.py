@@ -53,7 +53,7 @@ def letterbox(bgr: np.ndarray, size: tuple[int, int], stride: int = 0):
     h0, w0 = bgr.shape[:2]
     h, w = size
     r = min(h / h0, w / w0)
-    nw, nh = int(round(w0 * r)), int(round(h0 * r))
+    nw, nh = max(1, int(round(w0 * r))), max(1, int(round(h0 * r)))  # a 4000x2 strip too
     dw, dh = float(w - nw), float(h - nh)
     if stride:
         dw, dh = float(np.mod(dw, stride)), float(np.mod(dh, stride))

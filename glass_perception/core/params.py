@@ -296,10 +296,18 @@ CAMERA += [
         read_only=True,
     ),
 ]
-DETECTOR += _health('camera/image_raw')
-CLASSIFIER += _health('glass/candidates')
+# The model nodes are lifecycle nodes.
+AUTOSTART = Param(
+    'autostart',
+    True,
+    'configure and activate at start-up; false waits for lifecycle transitions '
+    '(ros2 lifecycle set <node> configure, then activate)',
+    read_only=True,
+)
+DETECTOR += [*_health('camera/image_raw'), AUTOSTART]
+CLASSIFIER += [*_health('glass/candidates'), AUTOSTART]
 OVERLAY += _health('glass/classifications')
-LOCALIZER += _health('glass/classifications')
+LOCALIZER += [*_health('glass/classifications'), AUTOSTART]
 
 NODES = {
     'camera_node': CAMERA,

@@ -17,7 +17,7 @@ import numpy as np
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from .common import GlassNode, LATCHED_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
+from .common import GlassLifecycleNode, LATCHED_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
 from ..core import messages
 from ..core.cpu import set_threads
 from ..core.geometry import unstack_crops
@@ -36,9 +36,22 @@ MAX_CANDIDATES = int(next(p.high for p in NODES['detector_node'] if p.name == 'm
 PREDICT_CHUNK = 32
 
 
-class ClassifierNode(GlassNode):
+class ClassifierNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('classifier_node')
+        self.classifier = self.worker = None
+        self.subs: list = []
+        self.pub_classes = self.pub_fragile = self.pub_info = None
+        self.lock = threading.Lock()
+        self.pairer = StampPairer(self.param('pair_cache_size'))
+        self.empty_frames = 0  # frames without candidates, answered in the callback
+        self.add_check(self._fragile_check)
+        self.on_change(
+            lambda name, _v: self._publish_label_info() if name == 'fragile_threshold' else None
+        )
+        self.start_health(self.resolve_topic_name('glass/candidates'), 'classifier (unconfigured)')
+
+    def configure(self) -> None:
         set_threads(self.param('threads'))
         self.classifier = open_classifier(
             self.param('model') or DEFAULT_CLASSIFIER, self.param('device'), self.param('threads')
@@ -47,34 +60,49 @@ class ClassifierNode(GlassNode):
         reason = self._fragile_check('fragile_classes', self.param('fragile_classes'))
         if reason:
             raise StartupError(f'{reason} (model {self.classifier.path})')
-        self.add_check(self._fragile_check)
-        self.pub_classes = self.create_publisher(
+        self._health_id = f'{self.classifier.path.name} on {self.classifier.device}'
+        self.pub_classes = self.create_lifecycle_publisher(
             Detection2DArray, 'glass/classifications', RESULT_QOS
         )
-        self.pub_fragile = self.create_publisher(Detection2DArray, 'glass/fragile', RESULT_QOS)
+        self.pub_fragile = self.create_lifecycle_publisher(
+            Detection2DArray, 'glass/fragile', RESULT_QOS
+        )
+        # metadata, latched: published while inactive too, so a planner knows the classes
         self.pub_info = self.create_publisher(LabelInfo, 'glass/label_info', LATCHED_QOS)
         self._publish_label_info()
-        self.on_change(
-            lambda name, _v: self._publish_label_info() if name == 'fragile_threshold' else None
-        )
-        self.lock = threading.Lock()
-        self.pairer = StampPairer(self.param('pair_cache_size'))
-        self.empty_frames = 0  # frames without candidates, answered in the callback
         self.worker = LatestWorker(self._classify, self.worker_error, 'classifier')
-        sub = self.create_subscription(
-            Detection2DArray, 'glass/candidates', self._on_candidates, PAIR_QOS
-        )
-        self.create_subscription(Image, 'glass/crops', self._on_crops, PAIR_QOS)
-        self.start_health(
-            sub.topic_name, f'{self.classifier.path.name} on {self.classifier.device}'
-        )
         self.get_logger().info(
             f'classifier {self.classifier.path} ({self.classifier.meta.architecture}, '
             f'classes {names}) on {self.classifier.device}'
         )
 
+    def activate(self) -> None:
+        self.subs = [
+            self.create_subscription(
+                Detection2DArray, 'glass/candidates', self._on_candidates, PAIR_QOS
+            ),
+            self.create_subscription(Image, 'glass/crops', self._on_crops, PAIR_QOS),
+        ]
+
+    def deactivate(self) -> None:
+        for sub in self.subs:
+            self.destroy_subscription(sub)
+        self.subs = []
+
+    def cleanup(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        for pub in (self.pub_classes, self.pub_fragile):
+            if pub is not None:
+                self.destroy_lifecycle_publisher(pub)
+        if self.pub_info is not None:
+            self.destroy_publisher(self.pub_info)
+        self.classifier = self.worker = None
+        self.pub_classes = self.pub_fragile = self.pub_info = None
+        self._health_id = 'classifier (unconfigured)'
+
     def _fragile_check(self, name, value) -> str | None:
-        if name != 'fragile_classes':
+        if name != 'fragile_classes' or self.classifier is None:
             return None
         unknown = [c for c in value if c not in self.classifier.class_names]
         if unknown:
@@ -85,6 +113,8 @@ class ClassifierNode(GlassNode):
         return None
 
     def _publish_label_info(self) -> None:
+        if self.pub_info is None:
+            return
         header = messages.Header()
         header.stamp = self.get_clock().now().to_msg()
         self.pub_info.publish(
@@ -94,12 +124,14 @@ class ClassifierNode(GlassNode):
         )
 
     def health_extra(self) -> dict[str, str]:
-        self.monitor.set_count('received', self.worker.received + self.empty_frames)
-        self.monitor.set_count('dropped', self.worker.dropped)
+        if self.worker is not None:
+            self.monitor.set_count('received', self.worker.received + self.empty_frames)
+            self.monitor.set_count('dropped', self.worker.dropped)
         with self.lock:
             return {
                 'unpaired_evicted': str(self.pairer.evicted),
                 'waiting_for_partner': str(len(self.pairer)),
+                'lifecycle_state': self.lifecycle_state(),
             }
 
     def _on_candidates(self, msg: Detection2DArray) -> None:
@@ -163,7 +195,9 @@ class ClassifierNode(GlassNode):
         self.record(header, started)
 
     def close(self) -> None:
-        self.worker.stop()
+        super().close()
+        if self.worker is not None:
+            self.worker.stop()
 
 
 def main(args=None) -> int:

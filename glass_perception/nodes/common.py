@@ -18,6 +18,7 @@ from rcl_interfaces.msg import (
 )
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
@@ -87,17 +88,16 @@ def descriptor(p: Param) -> ParameterDescriptor:
     return d
 
 
-class GlassNode(Node):
+class GlassNodeMixin:
     """
-    A Node whose parameters come from ``glass_perception.core.params.NODES[name]``.
+    Parameters from ``glass_perception.core.params.NODES[name]``, health on /diagnostics.
 
     Values from a params file or the command line are validated at start-up (StartupError on a
     bad one); later changes are validated by the same rules and refused with the reason, keeping
     the old value. ``on_change(name, value)`` hooks let a node react to accepted changes.
     """
 
-    def __init__(self, name: str):
-        super().__init__(name)
+    def _declare_glass_parameters(self, name: str) -> None:
         self._specs = {p.name: p for p in NODES[name]}
         self._extra_checks: list[Callable[[str, object], str | None]] = []
         self._on_change: list[Callable[[str, object], None]] = []
@@ -195,6 +195,97 @@ class GlassNode(Node):
         return SetParametersResult(successful=True)
 
 
+class GlassNode(GlassNodeMixin, Node):
+    """A plain node (camera, overlay) with the package's parameters and health."""
+
+    def __init__(self, name: str):
+        Node.__init__(self, name)
+        self._declare_glass_parameters(name)
+
+
+class GlassLifecycleNode(GlassNodeMixin, LifecycleNode):
+    """
+    A model node as a managed (lifecycle) node: what ``ros2 lifecycle set`` and Nav2 drive.
+
+    Subclasses implement ``configure`` (check parameters, load the model, make the lifecycle
+    publishers: a failure raises StartupError/ModelLoadError with one line, and the node stays
+    unconfigured), ``activate`` (subscriptions and the worker), ``deactivate`` (undo that: inputs
+    are released, lifecycle publishers go silent) and ``cleanup`` (free the model). /diagnostics
+    stays a plain publisher, so an inactive node still reports. With ``autostart`` (the default)
+    ``run`` configures and activates the node at start-up, as the launch file expects.
+    """
+
+    def __init__(self, name: str):
+        LifecycleNode.__init__(self, name)
+        self._declare_glass_parameters(name)
+        self.configure_error = ''
+        self.active = False
+
+    def configure(self) -> None:
+        raise NotImplementedError
+
+    def activate(self) -> None:
+        raise NotImplementedError
+
+    def deactivate(self) -> None:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        raise NotImplementedError
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self.configure()
+        except (StartupError, ModelLoadError, ValueError) as e:
+            # rclpy would turn the exception into ERROR and log nothing: say it in one line
+            self.configure_error = str(e)
+            self.get_logger().error(f'configure failed: {e}')
+            self.cleanup()
+            return TransitionCallbackReturn.FAILURE
+        self.configure_error = ''
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.activate()
+        self.active = True
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.active = False
+        self.deactivate()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.cleanup()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.active:
+            self.active = False
+            self.deactivate()
+        self.cleanup()
+        return TransitionCallbackReturn.SUCCESS
+
+    def lifecycle_state(self) -> str:
+        """Return the current lifecycle state's label (unconfigured, inactive, active, ...)."""
+        return self._state_machine.current_state[1]
+
+    def close(self) -> None:
+        if self.active:
+            self.active = False
+            self.deactivate()
+
+
+def autostart(node) -> None:
+    """Configure and activate a lifecycle node whose ``autostart`` is true; StartupError if not."""
+    if not isinstance(node, GlassLifecycleNode) or not node.param('autostart'):
+        return
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        raise StartupError(node.configure_error or 'configure failed')
+    if node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+        raise StartupError('activate failed')
+
+
 def fastdds_transport_note() -> str | None:
     """
     Return a warning if Fast DDS will drop large best-effort images between processes.
@@ -237,6 +328,7 @@ def run(node_factory: Callable[[], Node], name: str, args=None) -> int:
     executor = SingleThreadedExecutor()
     try:
         node = node_factory()
+        autostart(node)
         executor.add_node(node)
         while not stop.is_set() and rclpy.ok():
             executor.spin_once(timeout_sec=STOP_POLL_S)

@@ -1,6 +1,9 @@
 """
 detector_node: camera/image_raw -> glass/detections, glass/candidates + glass/crops.
 
+A lifecycle node: configure loads the model, activate subscribes, deactivate unsubscribes and
+silences its publishers, cleanup frees the model (``autostart`` does the first two at start-up).
+
 Frames are handed to one worker thread through a depth-one slot: a frame that arrives while the
 model is busy replaces the one waiting, so latency does not grow with load.
 """
@@ -13,7 +16,14 @@ import time
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from .common import fastdds_transport_note, GlassNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run
+from .common import (
+    fastdds_transport_note,
+    GlassLifecycleNode,
+    IMAGE_QOS,
+    PAIR_QOS,
+    RESULT_QOS,
+    run,
+)
 from ..core import messages
 from ..core.cpu import set_threads
 from ..core.detector import Detector
@@ -22,9 +32,15 @@ from ..core.image_codec import fill_image, image_to_bgr, ImageError
 from ..core.latest import LatestWorker
 
 
-class DetectorNode(GlassNode):
+class DetectorNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('detector_node')
+        self.detector = self.worker = self.sub = None
+        self.pub_detections = self.pub_candidates = self.pub_crops = None
+        self.crops_sent = 0
+        self.start_health(self.resolve_topic_name('camera/image_raw'), 'detector (unconfigured)')
+
+    def configure(self) -> None:
         set_threads(self.param('threads'))
         self.detector = Detector(
             self.param('model'),
@@ -32,15 +48,15 @@ class DetectorNode(GlassNode):
             self.param('imgsz'),
             threads=self.param('threads'),
         )
-        self.pub_detections = self.create_publisher(
+        self._health_id = f'{self.detector.source} on {self.detector.device}'
+        self.pub_detections = self.create_lifecycle_publisher(
             Detection2DArray, 'glass/detections', RESULT_QOS
         )
-        self.pub_candidates = self.create_publisher(Detection2DArray, 'glass/candidates', PAIR_QOS)
-        self.pub_crops = self.create_publisher(Image, 'glass/crops', PAIR_QOS)
-        self.crops_sent = 0
+        self.pub_candidates = self.create_lifecycle_publisher(
+            Detection2DArray, 'glass/candidates', PAIR_QOS
+        )
+        self.pub_crops = self.create_lifecycle_publisher(Image, 'glass/crops', PAIR_QOS)
         self.worker = LatestWorker(self._process, self.worker_error, 'detector')
-        self.sub = self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
-        self.start_health(self.sub.topic_name, f'{self.detector.source} on {self.detector.device}')
         unknown = set(self.param('crop_classes')) - set(self.detector.class_names)
         if unknown:
             self.get_logger().warning(
@@ -55,10 +71,29 @@ class DetectorNode(GlassNode):
             f'imgsz {self.detector.imgsz}, classes {self.detector.class_names}'
         )
 
+    def activate(self) -> None:
+        self.sub = self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
+
+    def deactivate(self) -> None:
+        if self.sub is not None:
+            self.destroy_subscription(self.sub)
+            self.sub = None
+
+    def cleanup(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        for pub in (self.pub_detections, self.pub_candidates, self.pub_crops):
+            if pub is not None:
+                self.destroy_lifecycle_publisher(pub)
+        self.detector = self.worker = None
+        self.pub_detections = self.pub_candidates = self.pub_crops = None
+        self._health_id = 'detector (unconfigured)'
+
     def health_extra(self) -> dict[str, str]:
-        self.monitor.set_count('received', self.worker.received)
-        self.monitor.set_count('dropped', self.worker.dropped)
-        return {'crops_sent': str(self.crops_sent)}
+        if self.worker is not None:
+            self.monitor.set_count('received', self.worker.received)
+            self.monitor.set_count('dropped', self.worker.dropped)
+        return {'crops_sent': str(self.crops_sent), 'lifecycle_state': self.lifecycle_state()}
 
     def _process(self, msg: Image) -> None:
         started = time.monotonic()
@@ -98,7 +133,9 @@ class DetectorNode(GlassNode):
         self.record(header, started)
 
     def close(self) -> None:
-        self.worker.stop()
+        super().close()
+        if self.worker is not None:
+            self.worker.stop()
 
 
 def main(args=None) -> int:

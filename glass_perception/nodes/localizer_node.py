@@ -19,9 +19,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from .common import GlassNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
+from .common import GlassLifecycleNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
 from ..core import messages
 from ..core.camera_model import CameraModelError, Intrinsics
+from ..core.errors import ModelLoadError
 from ..core.image_codec import image_to_depth, ImageError
 from ..core.latest import LatestWorker
 from ..core.localizer import localize_frame, Localizer, SIZE_PRIOR
@@ -30,20 +31,12 @@ from ..core.paths import DEFAULT_CLASSIFIER
 from ..core.sizes import SizeModel, sizes_path
 
 
-class LocalizerNode(GlassNode):
+class LocalizerNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('localizer_node')
-        self.sizes = None
-        if self.param('fusion'):
-            path = self.param('size_model') or sizes_path(DEFAULT_CLASSIFIER)
-            self.sizes = SizeModel.load(path)  # ModelLoadError: one line naming the file
-            unknown = [c for c in self.param('fragile_classes') if c not in self.sizes.classes]
-            if unknown:
-                raise StartupError(
-                    f'fragile_classes {unknown} are not classes of the size model {path} '
-                    f'({", ".join(self.sizes.classes)})'
-                )
-        self.localizer = Localizer()
+        self.sizes = self.localizer = self.worker = None
+        self.subs: list = []
+        self.pub_3d = self.pub_fragile = self.pub_markers = None
         self.lock = threading.Lock()
         self.depths = NearestStamp(self.param('depth_cache_size'), self.param('max_depth_skew_s'))
         self.on_change(self._changed)
@@ -52,18 +45,65 @@ class LocalizerNode(GlassNode):
         self.last_depth: float | None = None  # monotonic arrival time of the newest depth image
         self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0}
         self.last_note = ''
-        self.pub_3d = self.create_publisher(Detection3DArray, 'glass/detections_3d', RESULT_QOS)
-        self.pub_fragile = self.create_publisher(Detection3DArray, 'glass/fragile_3d', RESULT_QOS)
-        self.pub_markers = self.create_publisher(MarkerArray, 'glass/markers', RESULT_QOS)
-        self.worker = LatestWorker(self._localize, self.worker_error, 'localizer')
-        sub = self.create_subscription(
-            Detection2DArray, 'glass/classifications', self._on_classes, PAIR_QOS
+        self.start_health(
+            self.resolve_topic_name('glass/classifications'), 'localizer (unconfigured)'
         )
-        self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, IMAGE_QOS)
-        self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS)
+
+    def configure(self) -> None:
+        path = self.param('size_model') or sizes_path(DEFAULT_CLASSIFIER)
+        try:
+            sizes = SizeModel.load(path)  # ModelLoadError: one line naming the file
+        except ModelLoadError:
+            if self.param('fusion'):
+                raise
+            sizes = None  # without fusion the class base ratios are all it would give
+            self.get_logger().warning(f'no size model at {path}: default base/rim ratio')
+        if self.param('fusion'):
+            unknown = [c for c in self.param('fragile_classes') if c not in sizes.classes]
+            if unknown:
+                raise StartupError(
+                    f'fragile_classes {unknown} are not classes of the size model {path} '
+                    f'({", ".join(sizes.classes)})'
+                )
+        self.sizes = sizes if self.param('fusion') else None
+        self.localizer = Localizer(base_ratios=sizes.base_ratio if sizes else None)
+        self.pub_3d = self.create_lifecycle_publisher(
+            Detection3DArray, 'glass/detections_3d', RESULT_QOS
+        )
+        self.pub_fragile = self.create_lifecycle_publisher(
+            Detection3DArray, 'glass/fragile_3d', RESULT_QOS
+        )
+        self.pub_markers = self.create_lifecycle_publisher(
+            MarkerArray, 'glass/markers', RESULT_QOS
+        )
+        self.worker = LatestWorker(self._localize, self.worker_error, 'localizer')
         fusion = f'size model {self.sizes.source[:60]}' if self.sizes else 'no size fusion'
-        self.start_health(sub.topic_name, fusion)
+        self._health_id = fusion
         self.get_logger().info(f'localizing glass/classifications on depth; {fusion}')
+
+    def activate(self) -> None:
+        self.subs = [
+            self.create_subscription(
+                Detection2DArray, 'glass/classifications', self._on_classes, PAIR_QOS
+            ),
+            self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, IMAGE_QOS),
+            self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS),
+        ]
+
+    def deactivate(self) -> None:
+        for sub in self.subs:
+            self.destroy_subscription(sub)
+        self.subs = []
+
+    def cleanup(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        for pub in (self.pub_3d, self.pub_fragile, self.pub_markers):
+            if pub is not None:
+                self.destroy_lifecycle_publisher(pub)
+        self.sizes = self.localizer = self.worker = None
+        self.pub_3d = self.pub_fragile = self.pub_markers = None
+        self._health_id = 'localizer (unconfigured)'
 
     def _changed(self, name, value) -> None:
         if name == 'max_depth_skew_s':
@@ -71,12 +111,13 @@ class LocalizerNode(GlassNode):
                 self.depths.max_skew = float(value)
 
     def health_extra(self) -> dict[str, str]:
-        self.monitor.set_count('received', self.worker.received)
-        self.monitor.set_count('dropped', self.worker.dropped)
+        if self.worker is not None:
+            self.monitor.set_count('received', self.worker.received)
+            self.monitor.set_count('dropped', self.worker.dropped)
         quiet = time.monotonic() - self.last_depth if self.last_depth is not None else None
         stale = self.param('stale_after_s')
         problems = [self.camera_error] if self.camera_error else []
-        if quiet is None or quiet > stale:
+        if self.active and (quiet is None or quiet > stale):
             waited = 'since start' if quiet is None else f'for {quiet:.1f} s'
             problems.append(
                 f'no depth on camera/depth/image_raw {waited}: 3D results paused, 2D keeps flowing'
@@ -90,6 +131,7 @@ class LocalizerNode(GlassNode):
             'frames_without_depth': str(self.counts['no_depth']),
             'note': '; '.join(problems) or self.last_note,
             'fusion': 'on' if self.sizes else 'off',
+            'lifecycle_state': self.lifecycle_state(),
         }
 
     def _on_info(self, msg: CameraInfo) -> None:
@@ -193,7 +235,9 @@ class LocalizerNode(GlassNode):
         self.record(header, started)
 
     def close(self) -> None:
-        self.worker.stop()
+        super().close()
+        if self.worker is not None:
+            self.worker.stop()
 
 
 def main(args=None) -> int:

@@ -141,3 +141,10 @@ def test_a_broken_onnx_classifier_stops_with_a_line_naming_the_file(tmp_path, fa
     with pytest.raises(ModelLoadError) as info:
         open_classifier(path)
     assert str(tmp_path) in str(info.value) and '\n' not in str(info.value)
+
+
+@pytest.mark.parametrize('w, h', [(1, 1), (4000, 2), (2, 3000), (640, 480)])
+def test_letterbox_takes_any_legal_image_size(w, h):
+    for stride in (0, 32):
+        blob, r, _ = letterbox(np.zeros((h, w, 3), np.uint8), (480, 480), stride)
+        assert blob.shape[2] <= 480 and blob.shape[3] <= 480 and r > 0
