@@ -62,6 +62,7 @@ setup(
             'glass-compare-models = glass_perception.tools.compare_models:main',
             'glass-evaluate-3d = glass_perception.tools.evaluate_3d:main',
             'glass-fit-sizes = glass_perception.tools.fit_sizes:main',
+            'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',
         ],
     },
 )

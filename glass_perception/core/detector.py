@@ -110,6 +110,7 @@ class Detector:
         imgsz: int = 320,
         warmup: bool = True,
         threads: int = 0,
+        runtime: str = 'onnxruntime',
     ):
         self.imgsz: int | tuple[int, int] = imgsz
         # what the node should log: e.g. the ONNX model's own input size was used
@@ -133,7 +134,9 @@ class Detector:
             from .onnx_models import OnnxYolo
 
             size = self.imgsz if isinstance(self.imgsz, tuple) else (self.imgsz, self.imgsz)
-            self.model = OnnxYolo(source, size, self.device, threads, dynamic=fixed is None)
+            self.model = OnnxYolo(
+                source, size, self.device, threads, dynamic=fixed is None, runtime=runtime
+            )
             try:
                 self.detect(np.zeros(size + (3,), np.uint8), conf=0.5, iou=0.5, max_det=1)
             except Exception as e:  # a graph that opens but does not run: fail now, not later

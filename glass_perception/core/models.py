@@ -9,7 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def open_classifier(path: Path | str, device: str = 'cpu', threads: int = 0):
+def open_classifier(
+    path: Path | str, device: str = 'cpu', threads: int = 0, runtime: str = 'onnxruntime'
+):
     """
     Return a classifier with ``class_names``, ``meta``, ``path`` and ``predict(crops)``.
 
@@ -21,7 +23,8 @@ def open_classifier(path: Path | str, device: str = 'cpu', threads: int = 0):
         from .device import resolve_onnx_device
         from .onnx_models import OnnxGlassClassifier
 
-        return OnnxGlassClassifier(path, resolve_onnx_device(device, str(path)), threads)
+        device = resolve_onnx_device(device, str(path)) if runtime == 'onnxruntime' else device
+        return OnnxGlassClassifier(path, device, threads, runtime)
     from .classifier import GlassClassifier
     from .cpu import set_threads
 

@@ -54,7 +54,10 @@ class ClassifierNode(GlassLifecycleNode):
     def configure(self) -> None:
         set_threads(self.param('threads'))
         self.classifier = open_classifier(
-            self.param('model') or DEFAULT_CLASSIFIER, self.param('device'), self.param('threads')
+            self.param('model') or DEFAULT_CLASSIFIER,
+            self.param('device'),
+            self.param('threads'),
+            self.param('runtime'),
         )
         names = self.classifier.class_names
         reason = self._fragile_check('fragile_classes', self.param('fragile_classes'))

@@ -47,6 +47,7 @@ class DetectorNode(GlassLifecycleNode):
             self.param('device'),
             self.param('imgsz'),
             threads=self.param('threads'),
+            runtime=self.param('runtime'),
         )
         self._health_id = f'{self.detector.source} on {self.detector.device}'
         self.pub_detections = self.create_lifecycle_publisher(

@@ -148,3 +148,24 @@ def test_letterbox_takes_any_legal_image_size(w, h):
     for stride in (0, 32):
         blob, r, _ = letterbox(np.zeros((h, w, 3), np.uint8), (480, 480), stride)
         assert blob.shape[2] <= 480 and blob.shape[3] <= 480 and r > 0
+
+
+def test_openvino_gives_the_onnx_runtime_boxes_and_labels(scenes):
+    pytest.importorskip('openvino')
+    truth = [
+        (img, [(b, DETECTOR_NAME[k]) for b, k, v in objs if v >= 0.6]) for img, objs in scenes
+    ]
+    names = list(DETECTOR_CLASSES)
+    ox = map50(Detector('', 'cpu', 480), truth, names)
+    ov = map50(Detector('', 'cpu', 480, runtime='openvino'), truth, names)
+    for name in ('cup', 'wine glass', 'all'):
+        assert abs(ox[name] - ov[name]) <= 0.005, (name, ox, ov)
+    crops = [square_crop(img, b, 0.1, 96) for img, objs in scenes[:10] for b, k, v in objs]
+    p_ox = open_classifier(DEFAULT_CLASSIFIER).predict(crops)
+    p_ov = open_classifier(DEFAULT_CLASSIFIER, runtime='openvino').predict(crops)
+    assert (p_ox.argmax(1) != p_ov.argmax(1)).sum() <= 1  # bfloat16 where the CPU has it
+
+
+def test_an_unknown_runtime_is_refused_naming_the_file():
+    with pytest.raises(ModelLoadError, match="runtime 'tvm'"):
+        open_classifier(DEFAULT_CLASSIFIER, runtime='tvm')
