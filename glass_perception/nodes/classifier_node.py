@@ -39,8 +39,7 @@ PREDICT_CHUNK = 32
 class ClassifierNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('classifier_node')
-        self.classifier = self.worker = None
-        self.subs: list = []
+        self.classifier = None
         self.pub_classes = self.pub_fragile = self.pub_info = None
         self.lock = threading.Lock()
         self.pairer = StampPairer(self.param('pair_cache_size'))
@@ -64,12 +63,10 @@ class ClassifierNode(GlassLifecycleNode):
         if reason:
             raise StartupError(f'{reason} (model {self.classifier.path})')
         self._health_id = f'{self.classifier.path.name} on {self.classifier.device}'
-        self.pub_classes = self.create_lifecycle_publisher(
+        self.pub_classes = self.lifecycle_publisher(
             Detection2DArray, 'glass/classifications', RESULT_QOS
         )
-        self.pub_fragile = self.create_lifecycle_publisher(
-            Detection2DArray, 'glass/fragile', RESULT_QOS
-        )
+        self.pub_fragile = self.lifecycle_publisher(Detection2DArray, 'glass/fragile', RESULT_QOS)
         # metadata, latched: published while inactive too, so a planner knows the classes
         self.pub_info = self.create_publisher(LabelInfo, 'glass/label_info', LATCHED_QOS)
         self._publish_label_info()
@@ -87,20 +84,11 @@ class ClassifierNode(GlassLifecycleNode):
             self.create_subscription(Image, 'glass/crops', self._on_crops, PAIR_QOS),
         ]
 
-    def deactivate(self) -> None:
-        for sub in self.subs:
-            self.destroy_subscription(sub)
-        self.subs = []
-
     def cleanup(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        for pub in (self.pub_classes, self.pub_fragile):
-            if pub is not None:
-                self.destroy_lifecycle_publisher(pub)
+        super().cleanup()
         if self.pub_info is not None:
             self.destroy_publisher(self.pub_info)
-        self.classifier = self.worker = None
+        self.classifier = None
         self.pub_classes = self.pub_fragile = self.pub_info = None
         self._health_id = 'classifier (unconfigured)'
 
@@ -196,11 +184,6 @@ class ClassifierNode(GlassLifecycleNode):
         self.pub_classes.publish(messages.detection_array(header, all_dets))
         self.pub_fragile.publish(messages.detection_array(header, fragile))
         self.record(header, started)
-
-    def close(self) -> None:
-        super().close()
-        if self.worker is not None:
-            self.worker.stop()
 
 
 def main(args=None) -> int:

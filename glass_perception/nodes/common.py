@@ -220,6 +220,9 @@ class GlassLifecycleNode(GlassNodeMixin, LifecycleNode):
         self._declare_glass_parameters(name)
         self.configure_error = ''
         self.active = False
+        self.subs: list = []  # what activate made and deactivate releases
+        self.worker = None  # the model's LatestWorker, made by configure
+        self._lifecycle_pubs: list = []
 
     def configure(self) -> None:
         raise NotImplementedError
@@ -227,11 +230,26 @@ class GlassLifecycleNode(GlassNodeMixin, LifecycleNode):
     def activate(self) -> None:
         raise NotImplementedError
 
+    def lifecycle_publisher(self, msg_type, topic: str, qos):
+        """Make a lifecycle publisher that cleanup destroys."""
+        pub = self.create_lifecycle_publisher(msg_type, topic, qos)
+        self._lifecycle_pubs.append(pub)
+        return pub
+
     def deactivate(self) -> None:
-        raise NotImplementedError
+        """Release the subscriptions activate made."""
+        for sub in self.subs:
+            self.destroy_subscription(sub)
+        self.subs = []
 
     def cleanup(self) -> None:
-        raise NotImplementedError
+        """Stop the worker and destroy the lifecycle publishers; subclasses then drop the model."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        for pub in self._lifecycle_pubs:
+            self.destroy_lifecycle_publisher(pub)
+        self._lifecycle_pubs = []
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
@@ -274,6 +292,8 @@ class GlassLifecycleNode(GlassNodeMixin, LifecycleNode):
         if self.active:
             self.active = False
             self.deactivate()
+        if self.worker is not None:
+            self.worker.stop()
 
 
 def autostart(node) -> None:

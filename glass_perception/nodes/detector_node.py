@@ -35,7 +35,7 @@ from ..core.latest import LatestWorker
 class DetectorNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('detector_node')
-        self.detector = self.worker = self.sub = None
+        self.detector = None
         self.pub_detections = self.pub_candidates = self.pub_crops = None
         self.crops_sent = 0
         self.start_health(self.resolve_topic_name('camera/image_raw'), 'detector (unconfigured)')
@@ -50,13 +50,13 @@ class DetectorNode(GlassLifecycleNode):
             runtime=self.param('runtime'),
         )
         self._health_id = f'{self.detector.source} on {self.detector.device}'
-        self.pub_detections = self.create_lifecycle_publisher(
+        self.pub_detections = self.lifecycle_publisher(
             Detection2DArray, 'glass/detections', RESULT_QOS
         )
-        self.pub_candidates = self.create_lifecycle_publisher(
+        self.pub_candidates = self.lifecycle_publisher(
             Detection2DArray, 'glass/candidates', PAIR_QOS
         )
-        self.pub_crops = self.create_lifecycle_publisher(Image, 'glass/crops', PAIR_QOS)
+        self.pub_crops = self.lifecycle_publisher(Image, 'glass/crops', PAIR_QOS)
         self.worker = LatestWorker(self._process, self.worker_error, 'detector')
         unknown = set(self.param('crop_classes')) - set(self.detector.class_names)
         if unknown:
@@ -73,20 +73,13 @@ class DetectorNode(GlassLifecycleNode):
         )
 
     def activate(self) -> None:
-        self.sub = self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
-
-    def deactivate(self) -> None:
-        if self.sub is not None:
-            self.destroy_subscription(self.sub)
-            self.sub = None
+        self.subs = [
+            self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
+        ]
 
     def cleanup(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        for pub in (self.pub_detections, self.pub_candidates, self.pub_crops):
-            if pub is not None:
-                self.destroy_lifecycle_publisher(pub)
-        self.detector = self.worker = None
+        super().cleanup()
+        self.detector = None
         self.pub_detections = self.pub_candidates = self.pub_crops = None
         self._health_id = 'detector (unconfigured)'
 
@@ -132,11 +125,6 @@ class DetectorNode(GlassLifecycleNode):
             self.crops_sent += len(chosen)
         self.pub_candidates.publish(messages.detection_array(header, candidates))
         self.record(header, started)
-
-    def close(self) -> None:
-        super().close()
-        if self.worker is not None:
-            self.worker.stop()
 
 
 def main(args=None) -> int:

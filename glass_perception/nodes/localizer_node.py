@@ -34,8 +34,7 @@ from ..core.sizes import SizeModel, sizes_path
 class LocalizerNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('localizer_node')
-        self.sizes = self.localizer = self.worker = None
-        self.subs: list = []
+        self.sizes = self.localizer = None
         self.pub_3d = self.pub_fragile = self.pub_markers = None
         self.lock = threading.Lock()
         self.depths = NearestStamp(self.param('depth_cache_size'), self.param('max_depth_skew_s'))
@@ -67,15 +66,11 @@ class LocalizerNode(GlassLifecycleNode):
                 )
         self.sizes = sizes if self.param('fusion') else None
         self.localizer = Localizer(base_ratios=sizes.base_ratio if sizes else None)
-        self.pub_3d = self.create_lifecycle_publisher(
-            Detection3DArray, 'glass/detections_3d', RESULT_QOS
-        )
-        self.pub_fragile = self.create_lifecycle_publisher(
+        self.pub_3d = self.lifecycle_publisher(Detection3DArray, 'glass/detections_3d', RESULT_QOS)
+        self.pub_fragile = self.lifecycle_publisher(
             Detection3DArray, 'glass/fragile_3d', RESULT_QOS
         )
-        self.pub_markers = self.create_lifecycle_publisher(
-            MarkerArray, 'glass/markers', RESULT_QOS
-        )
+        self.pub_markers = self.lifecycle_publisher(MarkerArray, 'glass/markers', RESULT_QOS)
         self.worker = LatestWorker(self._localize, self.worker_error, 'localizer')
         fusion = f'size model {self.sizes.source[:60]}' if self.sizes else 'no size fusion'
         self._health_id = fusion
@@ -90,18 +85,9 @@ class LocalizerNode(GlassLifecycleNode):
             self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS),
         ]
 
-    def deactivate(self) -> None:
-        for sub in self.subs:
-            self.destroy_subscription(sub)
-        self.subs = []
-
     def cleanup(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        for pub in (self.pub_3d, self.pub_fragile, self.pub_markers):
-            if pub is not None:
-                self.destroy_lifecycle_publisher(pub)
-        self.sizes = self.localizer = self.worker = None
+        super().cleanup()
+        self.sizes = self.localizer = None
         self.pub_3d = self.pub_fragile = self.pub_markers = None
         self._health_id = 'localizer (unconfigured)'
 
@@ -233,11 +219,6 @@ class LocalizerNode(GlassLifecycleNode):
             messages.glass_markers(header, glasses, self.param('marker_lifetime_s'))
         )
         self.record(header, started)
-
-    def close(self) -> None:
-        super().close()
-        if self.worker is not None:
-            self.worker.stop()
 
 
 def main(args=None) -> int:
