@@ -110,7 +110,7 @@ class Detector:
         imgsz: int = 320,
         warmup: bool = True,
         threads: int = 0,
-        runtime: str = 'onnxruntime',
+        runtime: str = 'auto',
     ):
         self.imgsz: int | tuple[int, int] = imgsz
         # what the node should log: e.g. the ONNX model's own input size was used
@@ -187,6 +187,11 @@ class Detector:
                 f'{source}: cannot load detector ({short_reason(e, source)}); {hint}'
             ) from e
         self.source = source
+
+    @property
+    def runtime(self) -> str:
+        """Return what runs the model: onnxruntime, openvino or ultralytics (a .pt)."""
+        return getattr(self.model, 'runtime', 'ultralytics')
 
     def detect(self, bgr: np.ndarray, conf: float, iou: float, max_det: int) -> list[Detection]:
         """Return the objects in a BGR image, boxes in its pixels, best first."""

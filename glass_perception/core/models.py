@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def open_classifier(
-    path: Path | str, device: str = 'cpu', threads: int = 0, runtime: str = 'onnxruntime'
+    path: Path | str, device: str = 'cpu', threads: int = 0, runtime: str = 'auto'
 ):
     """
     Return a classifier with ``class_names``, ``meta``, ``path`` and ``predict(crops)``.
@@ -23,7 +23,10 @@ def open_classifier(
         from .device import resolve_onnx_device
         from .onnx_models import OnnxGlassClassifier
 
-        device = resolve_onnx_device(device, str(path)) if runtime == 'onnxruntime' else device
+        from .onnx_models import resolve_runtime
+
+        if resolve_runtime(runtime, device.strip().lower() or 'cpu') == 'onnxruntime':
+            device = resolve_onnx_device(device, str(path))
         return OnnxGlassClassifier(path, device, threads, runtime)
     from .classifier import GlassClassifier
     from .cpu import set_threads

@@ -299,11 +299,14 @@ CAMERA += [
 # Both model nodes take it: what runs an .onnx model.
 RUNTIME = Param(
     'runtime',
-    'onnxruntime',
-    'what runs an .onnx model: onnxruntime (CPU or CUDA) or openvino (CPU; about twice as fast '
-    'where the CPU computes in bfloat16, needs pip install openvino)',
+    'auto',
+    'what runs an .onnx model: onnxruntime (CPU or CUDA), openvino (CPU; about twice as fast '
+    'where the CPU computes in bfloat16), or auto: openvino on the CPU where it is installed, '
+    'else onnxruntime',
     read_only=True,
-    check=lambda v: None if v in ('onnxruntime', 'openvino') else 'onnxruntime or openvino',
+    check=lambda v: (
+        None if v in ('auto', 'onnxruntime', 'openvino') else 'auto, onnxruntime or openvino'
+    ),
 )
 
 # The model nodes are lifecycle nodes.

@@ -73,7 +73,8 @@ class ClassifierNode(GlassLifecycleNode):
         self.worker = LatestWorker(self._classify, self.worker_error, 'classifier')
         self.get_logger().info(
             f'classifier {self.classifier.path} ({self.classifier.meta.architecture}, '
-            f'classes {names}) on {self.classifier.device}'
+            f'classes {names}) on {self.classifier.device} '
+            f'({getattr(self.classifier, "runtime", "torch")})'
         )
 
     def activate(self) -> None:

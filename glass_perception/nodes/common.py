@@ -70,7 +70,7 @@ LATCHED_QOS = QoSProfile(
 # How often the spin loop looks at the stop flag, and how long after SIGINT/SIGTERM the process
 # is gone whatever its clean-up is doing (supervisors and launch expect a stop within 2 s).
 STOP_POLL_S = 0.1
-STOP_DEADLINE_S = 1.5
+STOP_DEADLINE_S = 1.2
 
 
 class StartupError(RuntimeError):

@@ -49,7 +49,9 @@ class DetectorNode(GlassLifecycleNode):
             threads=self.param('threads'),
             runtime=self.param('runtime'),
         )
-        self._health_id = f'{self.detector.source} on {self.detector.device}'
+        self._health_id = (
+            f'{self.detector.source} on {self.detector.device} ({self.detector.runtime})'
+        )
         self.pub_detections = self.lifecycle_publisher(
             Detection2DArray, 'glass/detections', RESULT_QOS
         )
@@ -68,7 +70,8 @@ class DetectorNode(GlassLifecycleNode):
             if note:
                 self.get_logger().warning(note)
         self.get_logger().info(
-            f'detector {self.detector.source} on {self.detector.device}, '
+            f'detector {self.detector.source} on {self.detector.device} '
+            f'({self.detector.runtime}), '
             f'imgsz {self.detector.imgsz}, classes {self.detector.class_names}'
         )
 

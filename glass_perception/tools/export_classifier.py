@@ -51,7 +51,7 @@ def export_classifier(checkpoint: Path, out: Path, opset: int = 17) -> Path:
                 dynamo=False,
             )
         shutil.copyfile(checkpoint_paths(checkpoint)[1], Path(tmp) / 'model.json')
-        check = OnnxGlassClassifier(onnx_path)
+        check = OnnxGlassClassifier(onnx_path, runtime='onnxruntime')  # float32, as exported
         rng = np.random.default_rng(0)
         for n in (1, 5):
             crops = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(n)]

@@ -8,7 +8,8 @@ warm-up, the bare models timed first on 30 frames) and a verdict at the end:
   delivered by best-effort DDS, from the nodes' own counters on /diagnostics;
 * each node's resident memory growth from the end of warm-up to the end (target: under 5%);
 * latency p95 from camera stamp to classification against the single-frame processing time of the
-  bare models in this process on this machine (target: p95 within twice that).
+  bare models in this process on this machine (target: at most that + 20 ms, the DDS hops and the
+  wait for a busy model; a factor of the bare time, the former target, punishes fast models).
 
   glass-soak                        # 10 minutes at 30 fps
   glass-soak --duration 60 --fps 15 --report soak.json
@@ -26,7 +27,7 @@ import tempfile
 from . import pipeline
 
 MEMORY_GROWTH_LIMIT_PCT = 5.0
-LATENCY_FACTOR_LIMIT = 2.0
+LATENCY_MARGIN_MS = 20.0
 
 
 def verdict(report: dict) -> list[tuple[bool, str]]:
@@ -71,9 +72,9 @@ def verdict(report: dict) -> list[tuple[bool, str]]:
     if bare:
         lines.append(
             (
-                p95 <= LATENCY_FACTOR_LIMIT * bare,
-                f'latency p95 {p95:.0f} ms = {p95 / bare:.2f} x the single-frame time '
-                f'{bare:.0f} ms (limit {LATENCY_FACTOR_LIMIT:.0f} x)',
+                p95 <= bare + LATENCY_MARGIN_MS,
+                f'latency p95 {p95:.0f} ms = the single-frame time {bare:.0f} ms '
+                f'+ {p95 - bare:.0f} ms (limit + {LATENCY_MARGIN_MS:.0f} ms)',
             )
         )
     return lines

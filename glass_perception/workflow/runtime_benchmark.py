@@ -46,8 +46,8 @@ def run(backend: str, frames: int, started: float) -> dict:
         clf = open_classifier(DEFAULT_CLASSIFIER_CHECKPOINT, 'cpu', 1)
         detect = det.detect
     elif backend == 'onnxruntime':
-        det = Detector(str(DEFAULT_DETECTOR), 'cpu', 480, threads=1)
-        clf = open_classifier(DEFAULT_CLASSIFIER, 'cpu', 1)
+        det = Detector(str(DEFAULT_DETECTOR), 'cpu', 480, threads=1, runtime='onnxruntime')
+        clf = open_classifier(DEFAULT_CLASSIFIER, 'cpu', 1, runtime='onnxruntime')
         detect = det.detect
     else:
         det = Detector(str(DEFAULT_DETECTOR), 'cpu', 480, threads=1, runtime='openvino')

@@ -70,7 +70,7 @@ def test_the_onnx_detector_has_the_torch_detectors_map50(scenes):
     ]
     names = list(DETECTOR_CLASSES)
     pt = map50(Detector(str(DEFAULT_DETECTOR_WEIGHTS), 'cpu', 480), truth, names)
-    ox = map50(Detector(str(DEFAULT_DETECTOR), 'cpu', 480), truth, names)
+    ox = map50(Detector(str(DEFAULT_DETECTOR), 'cpu', 480, runtime='onnxruntime'), truth, names)
     for name in ('cup', 'wine glass', 'all'):
         assert abs(pt[name] - ox[name]) <= 0.005, (name, pt, ox)
     assert ox['cup'] > 0.9 and ox['wine glass'] > 0.9
@@ -78,7 +78,7 @@ def test_the_onnx_detector_has_the_torch_detectors_map50(scenes):
 
 def test_the_onnx_classifier_labels_the_crops_as_the_checkpoint_does(scenes):
     torch_clf = open_classifier(DEFAULT_CLASSIFIER_CHECKPOINT)
-    onnx_clf = open_classifier(DEFAULT_CLASSIFIER)
+    onnx_clf = open_classifier(DEFAULT_CLASSIFIER, runtime='onnxruntime')
     assert isinstance(onnx_clf, OnnxGlassClassifier)
     names = onnx_clf.class_names
     assert names == torch_clf.class_names and set(names) == set(CLASSES)
@@ -156,12 +156,12 @@ def test_openvino_gives_the_onnx_runtime_boxes_and_labels(scenes):
         (img, [(b, DETECTOR_NAME[k]) for b, k, v in objs if v >= 0.6]) for img, objs in scenes
     ]
     names = list(DETECTOR_CLASSES)
-    ox = map50(Detector('', 'cpu', 480), truth, names)
+    ox = map50(Detector('', 'cpu', 480, runtime='onnxruntime'), truth, names)
     ov = map50(Detector('', 'cpu', 480, runtime='openvino'), truth, names)
     for name in ('cup', 'wine glass', 'all'):
         assert abs(ox[name] - ov[name]) <= 0.005, (name, ox, ov)
     crops = [square_crop(img, b, 0.1, 96) for img, objs in scenes[:10] for b, k, v in objs]
-    p_ox = open_classifier(DEFAULT_CLASSIFIER).predict(crops)
+    p_ox = open_classifier(DEFAULT_CLASSIFIER, runtime='onnxruntime').predict(crops)
     p_ov = open_classifier(DEFAULT_CLASSIFIER, runtime='openvino').predict(crops)
     assert (p_ox.argmax(1) != p_ov.argmax(1)).sum() <= 1  # bfloat16 where the CPU has it
 
@@ -169,3 +169,15 @@ def test_openvino_gives_the_onnx_runtime_boxes_and_labels(scenes):
 def test_an_unknown_runtime_is_refused_naming_the_file():
     with pytest.raises(ModelLoadError, match="runtime 'tvm'"):
         open_classifier(DEFAULT_CLASSIFIER, runtime='tvm')
+
+
+def test_auto_runtime_is_openvino_on_the_cpu_where_installed_else_onnx_runtime():
+    import importlib.util
+
+    from glass_perception.core.onnx_models import resolve_runtime
+
+    have = importlib.util.find_spec('openvino') is not None
+    assert resolve_runtime('auto', 'cpu') == ('openvino' if have else 'onnxruntime')
+    assert resolve_runtime('auto', 'cuda:0') == 'onnxruntime'
+    assert resolve_runtime('onnxruntime', 'cpu') == 'onnxruntime'
+    assert Detector('', 'cpu', 480).runtime == resolve_runtime('auto', 'cpu')
