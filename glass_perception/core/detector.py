@@ -110,7 +110,7 @@ class Detector:
         imgsz: int = 320,
         warmup: bool = True,
         threads: int = 0,
-        runtime: str = 'auto',
+        runtime: str = 'onnxruntime',
     ):
         self.imgsz: int | tuple[int, int] = imgsz
         # what the node should log: e.g. the ONNX model's own input size was used

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def open_classifier(
-    path: Path | str, device: str = 'cpu', threads: int = 0, runtime: str = 'auto'
+    path: Path | str, device: str = 'cpu', threads: int = 0, runtime: str = 'onnxruntime'
 ):
     """
     Return a classifier with ``class_names``, ``meta``, ``path`` and ``predict(crops)``.

@@ -176,7 +176,7 @@ class OnnxYolo:
         device: str = 'cpu',
         threads: int = 0,
         dynamic: bool = False,
-        runtime: str = 'auto',
+        runtime: str = 'onnxruntime',
     ):
         self.path = Path(path)
         self.runtime = resolve_runtime(runtime, device)
@@ -226,7 +226,7 @@ class OnnxGlassClassifier:
     """A classifier checkpoint exported to ONNX: ``<stem>.onnx`` with ``<stem>.json`` beside it."""
 
     def __init__(
-        self, path: Path | str, device: str = 'cpu', threads: int = 0, runtime='auto'
+        self, path: Path | str, device: str = 'cpu', threads: int = 0, runtime='onnxruntime'
     ):
         from .classifier_meta import ClassifierMeta
 

@@ -180,4 +180,5 @@ def test_auto_runtime_is_openvino_on_the_cpu_where_installed_else_onnx_runtime()
     assert resolve_runtime('auto', 'cpu') == ('openvino' if have else 'onnxruntime')
     assert resolve_runtime('auto', 'cuda:0') == 'onnxruntime'
     assert resolve_runtime('onnxruntime', 'cpu') == 'onnxruntime'
-    assert Detector('', 'cpu', 480).runtime == resolve_runtime('auto', 'cpu')
+    assert Detector('', 'cpu', 480, runtime='auto').runtime == resolve_runtime('auto', 'cpu')
+    assert Detector('', 'cpu', 480).runtime == 'onnxruntime'  # the default
