@@ -128,6 +128,18 @@ def object_profile(rng, variant):
     raise ValueError(variant)
 
 
+#: what a scene draws its objects from: glassware twice as often as the distractors
+ALL_KINDS = (
+    'cup',
+    'beer_glass',
+    'soju_glass',
+    'cup',
+    'beer_glass',
+    'soju_glass',
+    'bottle',
+    'bowl',
+)
+
 VARIANTS = {
     'cup': ('mug', 'mug', 'paper_cup', 'tumbler', 'espresso'),
     'beer_glass': ('pint', 'pint', 'pilsner', 'weizen', 'beer_mug'),
@@ -341,16 +353,7 @@ def render_scene(
         raise ValueError('synthetic scenes need at least 64x64 pixels')
     rng = np.random.default_rng([int(seed), int(index)])
     img, horizon = _background(rng, width, height)
-    kinds = kinds or (
-        'cup',
-        'beer_glass',
-        'soju_glass',
-        'cup',
-        'beer_glass',
-        'soju_glass',
-        'bottle',
-        'bowl',
-    )
+    kinds = kinds or ALL_KINDS
     n = int(rng.integers(1, max_objects + 1))
     # place far objects first (higher base line, smaller scale), so nearer ones occlude them
     bases = np.sort(rng.uniform(horizon + 0.25 * (height - horizon), height * 0.97, n))

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from ..core.geometry import Box
-from ..core.synthetic import object_profile, Scene, SceneObject, VARIANTS
+from ..core.synthetic import ALL_KINDS, object_profile, Scene, SceneObject, VARIANTS
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,6 @@ QUALITIES = {
     'default': Quality(spp=48, max_depth=12, denoise=True),
     'high': Quality(spp=256, max_depth=16, denoise=False),
 }
-ALL_KINDS = (
-    'cup',
-    'beer_glass',
-    'soju_glass',
-    'cup',
-    'beer_glass',
-    'soju_glass',
-    'bottle',
-    'bowl',
-)
 
 
 def load_mitsuba():
