@@ -48,14 +48,26 @@ def test_synthetic_rgbd_chain_gives_glasses_in_metres_and_markers(start_node, ro
         start_node('classifier_node'),
         start_node('localizer_node'),
     ]
-    got = spin_until(ros_node, lambda: sum(bool(f.detections) for f in found) >= 8, 180)
+
+    def seen_here(msg):
+        # our subscriptions match the publishers one by one: a 3D frame can come from a
+        # classification published before ours matched. Only those may be missing here.
+        return messages.stamp_key(msg.header) in classes
+
+    got = spin_until(
+        ros_node, lambda: sum(bool(f.detections) and seen_here(f) for f in found) >= 8, 180
+    )
     logs = '\n'.join(f'--- {n.name}\n{n.output()[-1500:]}' for n in nodes)
     assert got, f'{len(found)} Detection3DArray messages\n{logs}'
 
     errors = []
+    first_seen = min(classes)
     for msg in found:
         key = messages.stamp_key(msg.header)
-        assert msg.header.frame_id == FRAME_ID and key in classes, 'not a camera frame'
+        assert msg.header.frame_id == FRAME_ID, 'not a camera frame'
+        if key not in classes:
+            assert key < first_seen, f'classification {key} lost after {first_seen}'
+            continue
         ids_2d = {d.id for d in classes[key].detections}
         boxes = {d.id: messages.box_of(d) for d in classes[key].detections}
         assert {d.id for d in msg.detections} == ids_2d  # one Detection3D per glass, same id
