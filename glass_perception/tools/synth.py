@@ -4,6 +4,7 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
   glass-synth classify --out work/crops/train --seed 1 --scenes 1500
   glass-synth detect   --out work/det --seed 101 --scenes 800 --split train
   glass-synth rgbd     --out work/rgbd/test --seed 9301 --scenes 150   # RGB-D, the camera plays it
+  glass-synth sequences --out work/sequences/test --seed 9401 --sequences 6 --frames 40  # ids
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
       --width 160 --height 120
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
@@ -90,6 +91,36 @@ def _rgbd(args) -> int:
     return 0
 
 
+def _sequences(args) -> int:
+    try:
+        from ..workflow.pbr import load_mitsuba
+
+        load_mitsuba()
+    except ImportError as e:
+        print(f'glass-synth: sequences need Mitsuba 3 ({e}); pip install mitsuba', file=sys.stderr)
+        return 2
+    from ..workflow.sequences import export_sequence
+
+    folders = []
+    try:
+        for index in range(args.first, args.first + args.sequences):
+            folders.append(
+                export_sequence(
+                    args.out,
+                    args.seed,
+                    index,
+                    args.frames,
+                    args.quality,
+                    progress=lambda it, i=index: tqdm(it, desc=f'sequence {i}', unit='frame'),
+                )
+            )
+    except ValueError as e:
+        print(f'glass-synth: {e}', file=sys.stderr)
+        return 2
+    print(json.dumps({'out': str(args.out), 'sequences': [str(f) for f in folders]}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-synth',
@@ -146,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--seed', type=int, required=True)
     r.add_argument('--scenes', type=int, default=40)
     r.add_argument('--quality', choices=list(QUALITIES), default='fast')
+    q = sub.add_parser(
+        'sequences',
+        help='RGB-D sequences of a moving camera with ground-truth ids, one rgbd:DIR folder each',
+    )
+    q.add_argument('--out', type=Path, required=True)
+    q.add_argument('--seed', type=int, required=True)
+    q.add_argument('--sequences', type=int, default=6)
+    q.add_argument('--first', type=int, default=0, help='index of the first sequence')
+    q.add_argument('--frames', type=int, default=40)
+    q.add_argument('--quality', choices=list(QUALITIES), default='fast')
     d = sub.add_parser('detect', help='scenes with YOLO labels named as in COCO')
     d.add_argument('--split', default='train')
     for s in (c, d):
@@ -193,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what == 'rgbd':
         return _rgbd(args)
+    if args.what == 'sequences':
+        return _sequences(args)
     try:
         renderer = scene_renderer(args.renderer, args.quality)
     except ImportError as e:

@@ -64,9 +64,12 @@ class ObjectTruth:
     centre: tuple[float, float, float]  # on the axis at mid-height
     height: float  # metres
     diameter: float  # metres, widest part without the handle
+    track_id: int | None = None  # the object's index in its recipe: one id over a sequence
 
     def to_json(self) -> dict:
+        extra = {} if self.track_id is None else {'track_id': self.track_id}
         return {
+            **extra,
             'kind': self.kind,
             'variant': self.variant,
             'box': [round(v, 2) for v in (self.box.cx, self.box.cy, self.box.w, self.box.h)],
@@ -86,12 +89,22 @@ class RGBDScene:
     true_depth: np.ndarray  # HxW float32 metres, first surface hit (0 = none)
     objects: list[ObjectTruth] = field(default_factory=list)
     table_plane: tuple[float, float, float, float] = (0.0, -1.0, 0.0, 0.0)
+    #: (R, t): p_optical [m] = R @ p_world [cm] / 100 + t
+    camera_pose: tuple[np.ndarray, np.ndarray] | None = None
 
-    def truth_json(self) -> dict:
-        return {
+    def truth_json(self, with_pose: bool = False) -> dict:
+        out = {
             'objects': [o.to_json() for o in self.objects],
             'table_plane': [round(v, 6) for v in self.table_plane],
         }
+        if with_pose and self.camera_pose is not None:
+            rot, t = self.camera_pose
+            # world in metres: p_optical = R @ p_world + t
+            out['camera_pose'] = {
+                'R': [[round(float(v), 7) for v in row] for row in rot],
+                't': [round(float(v), 6) for v in t],
+            }
+        return out
 
 
 def camera_matrix() -> np.ndarray:
@@ -258,11 +271,22 @@ def _truth(recipe, obj, box, visibility, rot, t) -> ObjectTruth:
 
 def render_rgbd_scene(seed: int, index: int, quality: str = 'fast') -> RGBDScene:
     """Path trace RGB-D scene ``index`` of stream ``seed``, with its sensor depth and truth."""
+    return render_rgbd_recipe(rgbd_recipe(seed, index), seed, index, quality)
+
+
+def render_rgbd_recipe(
+    recipe, seed: int, index: int, quality: str = 'fast', track_ids: bool = False
+) -> RGBDScene:
+    """
+    Path trace ``recipe`` with the RGB-D camera; (seed, index) seed the camera and sensor noise.
+
+    With ``track_ids``, each object's truth carries its index in ``recipe.objects``: the same in
+    every frame rendered from that recipe's objects (a sequence).
+    """
     if quality not in QUALITIES:
         raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
     q = QUALITIES[quality]
     mi = load_mitsuba()
-    recipe = rgbd_recipe(seed, index)
     image, rng = render_beauty(mi, recipe, WIDTH, HEIGHT, q, seed, index, noise_tag=4243)
 
     z_true, ids, names = _depth_and_ids(mi, recipe)
@@ -294,7 +318,9 @@ def render_rgbd_scene(seed: int, index: int, quality: str = 'fast') -> RGBDScene
         seen_alone = np.asarray(mi.render(alone, spp=1, seed=0))[..., 0] > 0.5
         full = max(1, int(seen_alone.sum())) * coarse * coarse
         box = Box.from_xyxy(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-        objects.append(_truth(recipe, obj, box, min(1.0, len(xs) / full), rot, t))
+        truth = _truth(recipe, obj, box, min(1.0, len(xs) / full), rot, t)
+        truth.track_id = i if track_ids else None
+        objects.append(truth)
     normal = rot @ np.array([0.0, 1.0, 0.0])
     d = -float(normal @ t)
     return RGBDScene(
@@ -303,6 +329,7 @@ def render_rgbd_scene(seed: int, index: int, quality: str = 'fast') -> RGBDScene
         true_depth=np.where(z_true > 0, z_true, 0).astype(np.float32),
         objects=objects,
         table_plane=(float(normal[0]), float(normal[1]), float(normal[2]), d),
+        camera_pose=(rot, t),
     )
 
 
