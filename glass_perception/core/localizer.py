@@ -475,21 +475,25 @@ def localize_frame(
     sizes=None,
     fragile_classes=('beer_glass', 'soju_glass'),
     fragile_threshold: float = 0.3,
+    tracks=None,
+    stamp_s: float = 0.0,
+    camera_pose=None,
 ) -> list[Glass3D]:
     """
     Localise every (id, box, ranked crop probabilities) of a frame and fuse its label.
 
     ``sizes`` is a core.sizes.SizeModel, or None for no fusion. Sizes are fused only when they
-    were measured on the surface (not from the prior, not flagged).
+    were measured on the surface (not from the prior, not flagged). ``tracks`` (a
+    core.temporal.TrackSmoothing) smooths each tracked glass over its frames, stamped
+    ``stamp_s``: position and covariance, averaged in the fixed frame ``camera_pose`` (4x4,
+    p_camera = camera_pose @ p_fixed; None: unknown) places the camera in, height and diameter
+    (then fused), fragile latched.
     """
     boxes = [b for _, b, _ in detections]
-    out = []
+    located = []
     for i, (det_id, box, ranked) in enumerate(detections):
         label = ranked[0][0] if ranked else None
         loc = localizer.locate(box, depth, camera, label, boxes[:i] + boxes[i + 1:])
-        names = [c for c, _ in ranked]
-        probs = [p for _, p in ranked]
-        fused = ranked
         if sizes is not None and loc.size_measured and sizes.implausible(loc.height, loc.diameter):
             loc.flag = (
                 f'a glass {loc.height * 100:.0f} cm tall and {loc.diameter * 100:.0f} cm wide '
@@ -497,11 +501,22 @@ def localize_frame(
             )
             loc.size_measured = False
             loc.covariance = Localizer._prior_covariance(loc.distance, loc.centre)
+        located.append((det_id, loc))
+    if tracks is not None:
+        tracks.smooth_frame(stamp_s, camera_pose, located)
+    out = []
+    for (det_id, box, ranked), (_, loc) in zip(detections, located):
+        names = [c for c, _ in ranked]
+        probs = [p for _, p in ranked]
+        fused = ranked
         if sizes is not None and loc.size_measured and ranked:
             post = sizes.fuse(names, probs, loc.height, loc.diameter)
             fused = sorted(zip(names, (float(p) for p in post)), key=lambda cp: -cp[1])
         score = float(sum(p for c, p in fused if c in fragile_classes))
-        out.append(
-            Glass3D(det_id, box, loc, list(ranked), fused, score, score >= fragile_threshold)
-        )
+        fragile = score >= fragile_threshold
+        if tracks is not None:
+            fragile = tracks.fragile(det_id, stamp_s, fragile)
+        out.append(Glass3D(det_id, box, loc, list(ranked), fused, score, fragile))
+    if tracks is not None:
+        tracks.expire(stamp_s)
     return out

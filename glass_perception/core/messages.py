@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import TransformStamped
 from std_msgs.msg import Header
 from vision_msgs.msg import (
     BoundingBox2D,
@@ -24,6 +25,7 @@ from vision_msgs.msg import (
 from visualization_msgs.msg import Marker, MarkerArray
 
 from .geometry import Box
+from .tf_buffer import camera_in_world
 
 
 def copy_header(h) -> Header:
@@ -175,7 +177,8 @@ def truth_detection3d(header, obj: dict) -> Detection3D:
     """Return a synthetic scene's ground-truth object (truth.json) as an upright Detection3D."""
     d = Detection3D()
     d.header = copy_header(header)
-    d.id = str(obj.get('variant', ''))
+    # a sequence's objects keep their id over its frames
+    d.id = f'truth-{obj["track_id"]}' if 'track_id' in obj else str(obj.get('variant', ''))
     _pose(d.bbox.center, obj['centre'], (0.0, 0.0, 0.0, 1.0))
     d.bbox.size.x = d.bbox.size.y = float(obj['diameter'])
     d.bbox.size.z = float(obj['height'])
@@ -184,6 +187,25 @@ def truth_detection3d(header, obj: dict) -> Detection3D:
     _pose(h.pose.pose, obj['base'], (0.0, 0.0, 0.0, 1.0))  # the pose is the base centre
     d.results.append(h)
     return d
+
+
+def camera_transform(header, parent: str, pose: dict) -> TransformStamped:
+    """
+    Return the TF of a camera at ``header`` in ``parent``: p_parent = T @ p_camera.
+
+    ``pose`` is a sequence's truth: p_optical = R @ p_world + t.
+    """
+    origin, q = camera_in_world(pose)
+    ts = TransformStamped()
+    ts.header = copy_header(header)
+    ts.header.frame_id = parent
+    ts.child_frame_id = header.frame_id
+    ts.transform.translation.x, ts.transform.translation.y, ts.transform.translation.z = (
+        float(v) for v in origin
+    )
+    r = ts.transform.rotation
+    r.x, r.y, r.z, r.w = (float(v) for v in q)
+    return ts
 
 
 def base_of(d: Detection3D) -> tuple[float, float, float]:

@@ -19,6 +19,7 @@ class Annotation:
     label: str
     score: float
     fragile: bool
+    track_id: str = ''  # drawn beside the label
 
 
 def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) -> np.ndarray:
@@ -38,7 +39,8 @@ def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) 
         )
         color = FRAGILE_BGR if a.fragile else SAFE_BGR
         cv2.rectangle(out, (x0, y0), (x1, y1), color, line_width)
-        text = f'{"FRAGILE " if a.fragile else ""}{a.label} {a.score:.2f}'
+        tag = f'[{a.track_id}] ' if a.track_id else ''
+        text = f'{tag}{"FRAGILE " if a.fragile else ""}{a.label} {a.score:.2f}'
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = y0 - 4 if y0 - th - base - 4 >= 0 else y1 + th + 4
         cv2.rectangle(out, (x0, ty - th - base), (x0 + tw + 4, ty + base), color, -1)

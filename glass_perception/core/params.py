@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import math
 from typing import Any, Callable
 
+from .tracking import TRACKERS
+
 
 @dataclass(frozen=True)
 class Param:
@@ -53,6 +55,27 @@ def _device(v):
     return f"device '{v}' is not one of cpu, cuda, cuda:N"
 
 
+def _temporal(what: str) -> list[Param]:
+    return [
+        Param(
+            'fragile_release_frames',
+            5,
+            f'frames in a row {what} must look not fragile before it stops being fragile',
+            1,
+            1000,
+            read_only=True,
+        ),
+        Param(
+            'track_expiry_s',
+            2.0,
+            'seconds (by stamp) after which a track not seen again is forgotten',
+            0.1,
+            3600.0,
+            read_only=True,
+        ),
+    ]
+
+
 def _string_list(v):
     if not v or any(not isinstance(s, str) or not s.strip() for s in v):
         return 'must list at least one non-empty name'
@@ -71,6 +94,13 @@ CAMERA = [
         check=_non_empty,
     ),
     Param('fps', 10.0, 'frames per second published', 0.1, 120.0),
+    Param(
+        'tf_parent_frame',
+        'world',
+        "for sources that know the camera's pose (glass-synth sequences): the /tf parent of "
+        "frame_id, as an arm's TF tree gives it; '' publishes no TF",
+        read_only=True,
+    ),
     Param(
         'width',
         640,
@@ -155,6 +185,39 @@ DETECTOR = [
     ),
     Param('crop_size', 96, 'side of the square crops sent to the classifier', 16, 512),
     THREADS,
+    Param(
+        'tracker',
+        'bytetrack',
+        'gives each Detection2D the id of its track: bytetrack, botsort (with camera-motion '
+        "compensation), ocsort, sort (Roboflow's trackers), or none: ids are per-frame "
+        "indices '#0', '#1', ...",
+        read_only=True,
+        check=lambda v: None if v in TRACKERS else ', '.join(TRACKERS),
+    ),
+    Param(
+        'duplicate_iou',
+        0.7,
+        'boxes of two classes overlapping this much are one object: the crop_classes one is '
+        "kept (a pint seen as 'wine glass' and 'bottle' stays one glass); 1 keeps both",
+        0.0,
+        1.0,
+    ),
+    Param(
+        'track_low_conf',
+        0.1,
+        'while tracking, boxes down to this confidence are kept when they continue a track '
+        '(a glass half hidden behind another); new tracks still need conf',
+        0.0,
+        1.0,
+    ),
+    Param(
+        'track_buffer_s',
+        1.0,
+        'seconds a track survives without a box before its id is gone',
+        0.05,
+        60.0,
+        read_only=True,
+    ),
 ]
 
 CLASSIFIER = [
@@ -189,6 +252,23 @@ CLASSIFIER = [
         100,
     ),
     THREADS,
+    Param(
+        'label_window',
+        8.0,
+        "frames a track's running mean of log-probabilities spans (1: frame by frame)",
+        1.0,
+        1000.0,
+        read_only=True,
+    ),
+    Param(
+        'label_hysteresis',
+        0.7,
+        "nats of mean log-probability another class must lead by to take a track's label",
+        0.0,
+        10.0,
+        read_only=True,
+    ),
+    *_temporal('a track'),
 ]
 
 LOCALIZER = [
@@ -236,6 +316,25 @@ LOCALIZER = [
         read_only=True,
     ),
     Param('max_glasses', 50, 'a frame with more classified glasses is rejected', 1, 1000),
+    Param(
+        'fixed_frame',
+        'world',
+        'the frame (from TF: /tf, /tf_static) where each glass is averaged as a static object, '
+        "so that an arm moving the camera is not taken for the glass moving: the robot's base "
+        "or world frame; '' treats the camera as fixed. Without a transform at a frame's stamp "
+        'its positions are not averaged',
+        read_only=True,
+    ),
+    Param(
+        'position_walk_sigma',
+        0.01,
+        "m/sqrt(s): how far a static glass's averaged position may wander per second; higher "
+        'follows a glass that is slid faster, lower smooths more',
+        0.0001,
+        10.0,
+        read_only=True,
+    ),
+    *_temporal("a glass's track"),
     Param(
         'marker_lifetime_s',
         1.0,

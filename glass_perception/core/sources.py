@@ -51,6 +51,8 @@ class Frame:
     depth: np.ndarray | None = None  # uint16 millimetres aligned to image, 0 = no reading
     camera: Intrinsics | None = None  # the calibration of image (and depth)
     truth_3d: list[dict] | None = None  # synthetic RGB-D: base, centre, height, diameter (m)
+    # a sequence's camera in the world: p_optical = R @ p_world + t ({'R': 3x3, 't': 3})
+    camera_pose: dict | None = None
 
 
 def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -71,6 +73,7 @@ def _scene_objects(objs: list[dict], sx: float, sy: float) -> list[SceneObject]:
             o.get('variant', ''),
             Box(o['box'][0] * sx, o['box'][1] * sy, o['box'][2] * sx, o['box'][3] * sy),
             o.get('visibility', 1.0),
+            o.get('track_id'),
         )
         for o in objs
     ]
@@ -255,6 +258,8 @@ class RGBDSource(_Playlist):
             objs = scene['objects'] if isinstance(scene, dict) else scene
             frame.truth = _scene_objects(objs, sx, sy)
             frame.truth_3d = [o for o in objs if 'centre' in o]
+            if isinstance(scene, dict) and (w, h) == (self.camera.width, self.camera.height):
+                frame.camera_pose = scene.get('camera_pose')
         return frame
 
     def close(self):

@@ -42,6 +42,7 @@ class SceneObject:
     visibility: float = (
         1.0  # fraction of the object not hidden by others (physically based renderer)
     )
+    track_id: int | None = None  # the same object in every frame of a sequence
 
     @property
     def detector_name(self) -> str:

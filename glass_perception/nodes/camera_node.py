@@ -14,6 +14,7 @@ import time
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 
 from .common import (
@@ -23,6 +24,7 @@ from .common import (
     run,
     SENSOR_PUB_QOS,
     StartupError,
+    TF_QOS,
 )
 from ..core import messages
 from ..core.image_codec import fill_image
@@ -40,6 +42,8 @@ class CameraNode(GlassNode):
             CameraInfo, 'camera/depth/camera_info', SENSOR_PUB_QOS
         )
         self.pub_truth = self.pub_truth_3d = None
+        # a sequence's camera poses, as an arm's TF tree gives them (tf_parent_frame -> frame_id)
+        self.pub_tf = self.create_publisher(TFMessage, '/tf', TF_QOS)
         if self.source_spec.strip().startswith('synthetic'):
             self.pub_truth = self.create_publisher(
                 Detection2DArray, 'camera/ground_truth', RESULT_QOS
@@ -157,6 +161,16 @@ class CameraNode(GlassNode):
         else:
             info = camera_info(header, img.width, img.height)
         self.pub_info.publish(info)
+        if frame.camera_pose is not None and self.param('tf_parent_frame'):
+            self.pub_tf.publish(
+                TFMessage(
+                    transforms=[
+                        messages.camera_transform(
+                            header, self.param('tf_parent_frame'), frame.camera_pose
+                        )
+                    ]
+                )
+            )
         if frame.depth is not None:
             depth = Image(header=header)
             fill_image(depth, frame.depth, '16UC1')
@@ -170,7 +184,12 @@ class CameraNode(GlassNode):
             )
         if self.pub_truth is not None and frame.truth is not None:
             dets = [
-                messages.detection(header, o.box, [(o.kind, 1.0)], det_id=o.variant)
+                messages.detection(
+                    header,
+                    o.box,
+                    [(o.kind, 1.0)],
+                    det_id=o.variant if o.track_id is None else f'truth-{o.track_id}',
+                )
                 for o in frame.truth
             ]
             self.pub_truth.publish(messages.detection_array(header, dets))

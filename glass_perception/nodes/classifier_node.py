@@ -28,6 +28,7 @@ from ..core.models import open_classifier
 from ..core.pairing import StampPairer
 from ..core.params import NODES
 from ..core.paths import DEFAULT_CLASSIFIER
+from ..core.temporal import check_ids, LabelSettings, TrackLabels
 
 # A frame with more candidates than the detector can send (its max_det range) is refused: a 16 KB
 # image of 1-pixel crops with 16384 candidates would otherwise take tens of GB in one forward pass.
@@ -40,7 +41,8 @@ class ClassifierNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('classifier_node')
         self.classifier = None
-        self.pub_classes = self.pub_fragile = self.pub_info = None
+        self.pub_classes = self.pub_frame = self.pub_fragile = self.pub_info = None
+        self.tracks = None
         self.lock = threading.Lock()
         self.pairer = StampPairer(self.param('pair_cache_size'))
         self.empty_frames = 0  # frames without candidates, answered in the callback
@@ -66,7 +68,19 @@ class ClassifierNode(GlassLifecycleNode):
         self.pub_classes = self.lifecycle_publisher(
             Detection2DArray, 'glass/classifications', RESULT_QOS
         )
+        # the frame's own probabilities, before the per-track smoothing (same ids and boxes)
+        self.pub_frame = self.lifecycle_publisher(
+            Detection2DArray, 'glass/classifications_frame', RESULT_QOS
+        )
         self.pub_fragile = self.lifecycle_publisher(Detection2DArray, 'glass/fragile', RESULT_QOS)
+        self.tracks = TrackLabels(
+            LabelSettings(
+                window=self.param('label_window'),
+                hysteresis=self.param('label_hysteresis'),
+                expiry_s=self.param('track_expiry_s'),
+            ),
+            self.param('fragile_release_frames'),
+        )
         # metadata, latched: published while inactive too, so a planner knows the classes
         self.pub_info = self.create_publisher(LabelInfo, 'glass/label_info', LATCHED_QOS)
         self._publish_label_info()
@@ -89,8 +103,8 @@ class ClassifierNode(GlassLifecycleNode):
         super().cleanup()
         if self.pub_info is not None:
             self.destroy_publisher(self.pub_info)
-        self.classifier = None
-        self.pub_classes = self.pub_fragile = self.pub_info = None
+        self.classifier = self.tracks = None
+        self.pub_classes = self.pub_frame = self.pub_fragile = self.pub_info = None
         self._health_id = 'classifier (unconfigured)'
 
     def _fragile_check(self, name, value) -> str | None:
@@ -120,7 +134,9 @@ class ClassifierNode(GlassLifecycleNode):
             self.monitor.set_count('received', self.worker.received + self.empty_frames)
             self.monitor.set_count('dropped', self.worker.dropped)
         with self.lock:
+            tracks = self.tracks
             return {
+                'tracks_smoothed': str(len(tracks.smoother.tracks)) if tracks else '0',
                 'unpaired_evicted': str(self.pairer.evicted),
                 'waiting_for_partner': str(len(self.pairer)),
                 'lifecycle_state': self.lifecycle_state(),
@@ -134,6 +150,7 @@ class ClassifierNode(GlassLifecycleNode):
             started = time.monotonic()
             empty = messages.detection_array(msg.header, [])
             self.pub_classes.publish(empty)
+            self.pub_frame.publish(empty)
             self.pub_fragile.publish(empty)
             self.empty_frames += 1
             self.record(msg.header, started)
@@ -159,6 +176,7 @@ class ClassifierNode(GlassLifecycleNode):
                     f'{len(candidates.detections)} candidates, more than the {MAX_CANDIDATES} '
                     'a detector sends at most'
                 )
+            check_ids([d.id for d in candidates.detections])
             boxes = [messages.box_of(d) for d in candidates.detections]
             crops = unstack_crops(image_to_bgr(crops_msg), len(candidates.detections))
         except (ImageError, ValueError) as e:
@@ -176,13 +194,22 @@ class ClassifierNode(GlassLifecycleNode):
             self.param('fragile_classes'),
             self.param('fragile_threshold'),
         )
-        all_dets, fragile = [], []
-        for cand, box, lab in zip(candidates.detections, boxes, labels):
-            d = messages.detection(header, box, lab.ranked, det_id=cand.id)
+        ids = [cand.id for cand in candidates.detections]
+        smoothed = self.tracks.frame(
+            messages.stamp_seconds(header),
+            [(i, lab.ranked) for i, lab in zip(ids, labels)],
+            self.param('fragile_classes'),
+            self.param('fragile_threshold'),
+        )
+        all_dets, frame_dets, fragile = [], [], []
+        for det_id, box, lab, (ranked, is_fragile) in zip(ids, boxes, labels, smoothed):
+            d = messages.detection(header, box, ranked, det_id=det_id)
             all_dets.append(d)
-            if lab.fragile:
+            frame_dets.append(messages.detection(header, box, lab.ranked, det_id=det_id))
+            if is_fragile:
                 fragile.append(d)
         self.pub_classes.publish(messages.detection_array(header, all_dets))
+        self.pub_frame.publish(messages.detection_array(header, frame_dets))
         self.pub_fragile.publish(messages.detection_array(header, fragile))
         self.record(header, started)
 

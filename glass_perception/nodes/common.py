@@ -58,6 +58,16 @@ PAIR_QOS = QoSProfile(
 DIAGNOSTICS_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10
 )
+# /tf and /tf_static as tf2_ros uses them.
+TF_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=100
+)
+TF_STATIC_QOS = QoSProfile(
+    reliability=ReliabilityPolicy.RELIABLE,
+    history=HistoryPolicy.KEEP_LAST,
+    depth=100,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 # Latched metadata (LabelInfo): late subscribers get the last message.
 LATCHED_QOS = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,

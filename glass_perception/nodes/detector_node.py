@@ -30,12 +30,13 @@ from ..core.detector import Detector
 from ..core.geometry import square_crop, stack_crops
 from ..core.image_codec import fill_image, image_to_bgr, ImageError
 from ..core.latest import LatestWorker
+from ..core.tracking import assign_ids, detect_conf, drop_duplicates, make_tracker
 
 
 class DetectorNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('detector_node')
-        self.detector = None
+        self.detector = self.tracker = None
         self.pub_detections = self.pub_candidates = self.pub_crops = None
         self.crops_sent = 0
         self.start_health(self.resolve_topic_name('camera/image_raw'), 'detector (unconfigured)')
@@ -59,6 +60,12 @@ class DetectorNode(GlassLifecycleNode):
             Detection2DArray, 'glass/candidates', PAIR_QOS
         )
         self.pub_crops = self.lifecycle_publisher(Image, 'glass/crops', PAIR_QOS)
+        self.tracker = make_tracker(
+            self.param('tracker'),
+            self.param('conf'),
+            self.param('track_low_conf'),
+            self.param('track_buffer_s'),
+        )
         self.worker = LatestWorker(self._process, self.worker_error, 'detector')
         unknown = set(self.param('crop_classes')) - set(self.detector.class_names)
         if unknown:
@@ -72,7 +79,8 @@ class DetectorNode(GlassLifecycleNode):
         self.get_logger().info(
             f'detector {self.detector.source} on {self.detector.device} '
             f'({self.detector.runtime}), '
-            f'imgsz {self.detector.imgsz}, classes {self.detector.class_names}'
+            f'imgsz {self.detector.imgsz}, classes {self.detector.class_names}, '
+            f'tracker {self.param("tracker")}'
         )
 
     def activate(self) -> None:
@@ -82,7 +90,7 @@ class DetectorNode(GlassLifecycleNode):
 
     def cleanup(self) -> None:
         super().cleanup()
-        self.detector = None
+        self.detector = self.tracker = None
         self.pub_detections = self.pub_candidates = self.pub_crops = None
         self._health_id = 'detector (unconfigured)'
 
@@ -90,7 +98,12 @@ class DetectorNode(GlassLifecycleNode):
         if self.worker is not None:
             self.monitor.set_count('received', self.worker.received)
             self.monitor.set_count('dropped', self.worker.dropped)
-        return {'crops_sent': str(self.crops_sent), 'lifecycle_state': self.lifecycle_state()}
+        tracks = 'off' if self.tracker is None else str(self.tracker.active_tracks)
+        return {
+            'crops_sent': str(self.crops_sent),
+            'tracks': tracks,
+            'lifecycle_state': self.lifecycle_state(),
+        }
 
     def _process(self, msg: Image) -> None:
         started = time.monotonic()
@@ -99,21 +112,30 @@ class DetectorNode(GlassLifecycleNode):
         except ImageError as e:
             self.reject(f'rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}')
             return
+        conf = self.param('conf')
         found = self.detector.detect(
-            bgr, self.param('conf'), self.param('iou'), self.param('max_det')
+            bgr,
+            detect_conf(self.tracker, conf, self.param('track_low_conf')),
+            self.param('iou'),
+            self.param('max_det'),
         )
+        crop_classes = set(self.param('crop_classes'))
+        found = drop_duplicates(found, crop_classes, self.param('duplicate_iou'))
         header = msg.header
+        tracked = assign_ids(self.tracker, found, conf, messages.stamp_seconds(header), frame=bgr)
         self.pub_detections.publish(
             messages.detection_array(
                 header,
-                [messages.detection(header, d.box, [(d.class_name, d.score)]) for d in found],
+                [
+                    messages.detection(header, d.box, [(d.class_name, d.score)], det_id=i)
+                    for d, i in tracked
+                ],
             )
         )
-        crop_classes = set(self.param('crop_classes'))
-        chosen = [d for d in found if d.class_name in crop_classes]
+        chosen = [(d, i) for d, i in tracked if d.class_name in crop_classes]
         candidates = [
-            messages.detection(header, d.box, [(d.class_name, d.score)], det_id=str(i))
-            for i, d in enumerate(chosen)
+            messages.detection(header, d.box, [(d.class_name, d.score)], det_id=i)
+            for d, i in chosen
         ]
         if chosen:
             # crops first: the classifier acts when it holds both halves, whichever came last
@@ -121,7 +143,7 @@ class DetectorNode(GlassLifecycleNode):
             crops = Image(header=messages.copy_header(header))
             fill_image(
                 crops,
-                stack_crops([square_crop(bgr, d.box, padding, size) for d in chosen]),
+                stack_crops([square_crop(bgr, d.box, padding, size) for d, _ in chosen]),
                 'bgr8',
             )
             self.pub_crops.publish(crops)

@@ -15,11 +15,22 @@ import sys
 import threading
 import time
 
+import numpy as np
 from sensor_msgs.msg import CameraInfo, Image
+from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection2DArray, Detection3DArray
 from visualization_msgs.msg import MarkerArray
 
-from .common import GlassLifecycleNode, IMAGE_QOS, PAIR_QOS, RESULT_QOS, run, StartupError
+from .common import (
+    GlassLifecycleNode,
+    IMAGE_QOS,
+    PAIR_QOS,
+    RESULT_QOS,
+    run,
+    StartupError,
+    TF_QOS,
+    TF_STATIC_QOS,
+)
 from ..core import messages
 from ..core.camera_model import CameraModelError, Intrinsics
 from ..core.errors import ModelLoadError
@@ -29,12 +40,14 @@ from ..core.localizer import localize_frame, Localizer, SIZE_PRIOR
 from ..core.pairing import NearestStamp
 from ..core.paths import DEFAULT_CLASSIFIER
 from ..core.sizes import SizeModel, sizes_path
+from ..core.temporal import check_ids, PositionSettings, TrackSmoothing
+from ..core.tf_buffer import TransformBuffer
 
 
 class LocalizerNode(GlassLifecycleNode):
     def __init__(self):
         super().__init__('localizer_node')
-        self.sizes = self.localizer = None
+        self.sizes = self.localizer = self.tracks = None
         self.pub_3d = self.pub_fragile = self.pub_markers = None
         self.lock = threading.Lock()
         self.depths = NearestStamp(self.param('depth_cache_size'), self.param('max_depth_skew_s'))
@@ -44,6 +57,9 @@ class LocalizerNode(GlassLifecycleNode):
         self.last_depth: float | None = None  # monotonic arrival time of the newest depth image
         self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0}
         self.last_note = ''
+        self.tf = TransformBuffer()
+        self.tf_refused = 0
+        self.no_pose_frames = 0
         self.start_health(
             self.resolve_topic_name('glass/classifications'), 'localizer (unconfigured)'
         )
@@ -66,6 +82,13 @@ class LocalizerNode(GlassLifecycleNode):
                 )
         self.sizes = sizes if self.param('fusion') else None
         self.localizer = Localizer(base_ratios=sizes.base_ratio if sizes else None)
+        self.tracks = TrackSmoothing(
+            PositionSettings(
+                walk_sigma=self.param('position_walk_sigma'),
+                expiry_s=self.param('track_expiry_s'),
+            ),
+            self.param('fragile_release_frames'),
+        )
         self.pub_3d = self.lifecycle_publisher(Detection3DArray, 'glass/detections_3d', RESULT_QOS)
         self.pub_fragile = self.lifecycle_publisher(
             Detection3DArray, 'glass/fragile_3d', RESULT_QOS
@@ -84,10 +107,17 @@ class LocalizerNode(GlassLifecycleNode):
             self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, IMAGE_QOS),
             self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS),
         ]
+        if self.param('fixed_frame'):
+            self.subs += [
+                self.create_subscription(TFMessage, '/tf', self._on_tf, TF_QOS),
+                self.create_subscription(
+                    TFMessage, '/tf_static', lambda m: self._on_tf(m, True), TF_STATIC_QOS
+                ),
+            ]
 
     def cleanup(self) -> None:
         super().cleanup()
-        self.sizes = self.localizer = None
+        self.sizes = self.localizer = self.tracks = None
         self.pub_3d = self.pub_fragile = self.pub_markers = None
         self._health_id = 'localizer (unconfigured)'
 
@@ -117,6 +147,10 @@ class LocalizerNode(GlassLifecycleNode):
             'frames_without_depth': str(self.counts['no_depth']),
             'note': '; '.join(problems) or self.last_note,
             'fusion': 'on' if self.sizes else 'off',
+            'tracks_smoothed': str(len(self.tracks.positions.tracks)) if self.tracks else '0',
+            'outliers_rejected': str(self.tracks.positions.rejected) if self.tracks else '0',
+            'frames_without_camera_pose': str(self.no_pose_frames),
+            'transforms_refused': str(self.tf_refused),
             'lifecycle_state': self.lifecycle_state(),
         }
 
@@ -128,6 +162,34 @@ class LocalizerNode(GlassLifecycleNode):
             self.reject(self.camera_error)
             return
         self.camera, self.camera_error = camera, ''
+
+    def _on_tf(self, msg: TFMessage, static: bool = False) -> None:
+        with self.lock:
+            refused = self.tf.add_message(msg, static)
+        if refused:
+            self.tf_refused += refused
+            self.get_logger().warning(
+                f'{refused} transform(s) on /tf{"_static" if static else ""} refused '
+                '(empty or equal frames, or not a unit quaternion)',
+                throttle_duration_sec=5.0,
+            )
+
+    def _camera_pose(self, header) -> np.ndarray | None:
+        """Return T, p_camera = T @ p_fixed, at the frame's stamp (None: TF does not say)."""
+        fixed = self.param('fixed_frame')
+        if not fixed:
+            return np.eye(4)
+        with self.lock:
+            pose = self.tf.lookup(header.frame_id, fixed, messages.stamp_seconds(header))
+        if pose is None:
+            self.no_pose_frames += 1
+            self.get_logger().warning(
+                f"no transform from '{fixed}' to '{header.frame_id}' at the frame's stamp: "
+                '3D positions not averaged over time (said once; see frames_without_camera_pose '
+                "on /diagnostics; fixed_frame:='' for a camera that does not move)",
+                once=True,
+            )
+        return pose
 
     def _on_depth(self, msg: Image) -> None:
         self.last_depth = time.monotonic()
@@ -171,6 +233,7 @@ class LocalizerNode(GlassLifecycleNode):
                     f'depth is {depth.shape[1]}x{depth.shape[0]}, camera_info says '
                     f'{camera.width}x{camera.height}: depth must be aligned to the colour image'
                 )
+            check_ids([d.id for d in msg.detections])
             detections = [
                 (d.id, messages.box_of(d), messages.ranked_hypotheses(d)) for d in msg.detections
             ]
@@ -199,6 +262,9 @@ class LocalizerNode(GlassLifecycleNode):
             self.sizes,
             set(self.param('fragile_classes')),
             self.param('fragile_threshold'),
+            tracks=self.tracks,
+            stamp_s=messages.stamp_seconds(header),
+            camera_pose=self._camera_pose(header),
         )
         for g in glasses:
             loc = g.localization

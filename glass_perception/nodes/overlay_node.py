@@ -68,7 +68,9 @@ class OverlayNode(GlassNode):
             notes = []
             for d in classes.detections:
                 name, score = messages.best_hypothesis(d)
-                notes.append(Annotation(messages.box_of(d), name, score, d.id in fragile_ids))
+                notes.append(
+                    Annotation(messages.box_of(d), name, score, d.id in fragile_ids, d.id)
+                )
         except (ImageError, ValueError) as e:
             self.reject(f'cannot draw frame: {e}')
             return
