@@ -327,7 +327,7 @@ LOCALIZER = [
     ),
     Param(
         'position_walk_sigma',
-        0.01,
+        0.003,
         "m/sqrt(s): how far a static glass's averaged position may wander per second; higher "
         'follows a glass that is slid faster, lower smooths more',
         0.0001,

@@ -175,7 +175,7 @@ class FragileLatch:
 
 @dataclass(frozen=True)
 class PositionSettings:
-    walk_sigma: float = 0.01  # m/sqrt(s): how far a static glass's estimate may wander
+    walk_sigma: float = 0.003  # m/sqrt(s): how far a static glass's estimate may wander
     break_sigma: float = (
         0.10  # m: added when the camera's pose is unknown (its next frame decides)
     )
@@ -342,24 +342,29 @@ class TrackSmoothing:
             self.smooth(det_id, stamp_s, loc)
 
     def smooth(self, det_id: str, stamp_s: float, loc) -> Smoothed:
+        """
+        Average one glass's base point (where it stands: what a grasp is planned from) in place.
+
+        The centre follows from the averaged base, the frame's axis and the averaged height; the
+        covariance is the filter's (the frame's own is the centre's, used as the base's).
+        """
         track = self.positions.tracks.get(det_id)
         was_measured = track is not None and track.size_frames > 0
         out = self.positions.update(
             det_id,
             stamp_s,
-            loc.centre,
+            loc.base,
             loc.covariance,
             loc.height,
             loc.diameter,
             loc.size_measured,
         )
-        shift = out.position - np.asarray(loc.centre, np.float64)
-        loc.centre = out.position
-        loc.base = np.asarray(loc.base, np.float64) + shift
-        loc.covariance = out.covariance
         if loc.size_measured or was_measured:
             loc.height, loc.diameter = out.height, out.diameter
             loc.size_measured = True
+        loc.base = out.position
+        loc.centre = out.position + np.asarray(loc.axis, np.float64) * (loc.height / 2.0)
+        loc.covariance = out.covariance
         return out
 
     def fragile(self, det_id: str, stamp_s: float, fragile_now: bool) -> bool:
