@@ -92,7 +92,6 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
     ].header.frame_id == FRAME_ID
 
     # the graph: names and types as documented, images published with the sensor-data profile
-    topics = dict(ros_node.get_topic_names_and_types())
     expected = {
         '/camera/image_raw': 'sensor_msgs/msg/Image',
         '/camera/camera_info': 'sensor_msgs/msg/CameraInfo',
@@ -105,6 +104,11 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
         '/glass/label_info': 'vision_msgs/msg/LabelInfo',
         '/glass/debug_image': 'sensor_msgs/msg/Image',
     }
+    # discovery of a publisher nobody subscribes to (glass/detections) can lag: wait for it
+    spin_until(
+        ros_node, lambda: set(expected) <= set(dict(ros_node.get_topic_names_and_types())), 10
+    )
+    topics = dict(ros_node.get_topic_names_and_types())
     for name, type_name in expected.items():
         assert topics.get(name) == [type_name], f'{name}: {topics.get(name)}'
     camera_pub = ros_node.get_publishers_info_by_topic('/camera/image_raw')[0]
