@@ -211,6 +211,16 @@ DETECTOR = [
         1.0,
     ),
     Param(
+        'cut_threshold',
+        15.0,
+        'a frame whose 32x24 grey thumbnail differs from the previous one by more than this '
+        'mean (grey levels) is a cut (another scene or camera): the tracks start afresh; '
+        '255: never',
+        0.0,
+        255.0,
+        read_only=True,
+    ),
+    Param(
         'track_buffer_s',
         1.0,
         'seconds a track survives without a box before its id is gone',

@@ -17,10 +17,10 @@ stamps) is forgotten, and past ``max_tracks`` the longest unseen goes first.
   in a fixed frame (the robot's base or world frame, from TF): each frame's camera pose carries
   the camera-frame measurement into it, so an arm moving the camera is not mistaken for the
   glass moving, and the estimate is published back in the camera's optical frame. The frame's
-  own covariance is the measurement noise; a random walk (``walk_sigma``) and, when the camera's
-  pose is unknown, a large jump (``break_sigma``: the next measurement starts afresh) are the
-  process noise. A Mahalanobis gate rejects outliers (and restarts the track after
-  ``max_rejects`` in a row: the glass was moved); the published covariance is the posterior's.
+  own covariance is the measurement noise and a random walk (``walk_sigma``) the process noise;
+  a frame without a camera pose keeps its own estimates and the tracks start afresh after it.
+  A Mahalanobis gate rejects outliers (and restarts the track after ``max_rejects`` in a row:
+  the glass was moved); the published covariance is the posterior's.
   Height and diameter are averaged over the frames where they were measured.
 """
 
@@ -176,9 +176,6 @@ class FragileLatch:
 @dataclass(frozen=True)
 class PositionSettings:
     walk_sigma: float = 0.003  # m/sqrt(s): how far a static glass's estimate may wander
-    break_sigma: float = (
-        0.10  # m: added when the camera's pose is unknown (its next frame decides)
-    )
     gate: float = 16.27  # chi-square, 3 dof, p = 0.999
     max_rejects: int = 3
     size_window: float = 10.0  # frames of the height/diameter mean
@@ -222,8 +219,8 @@ class PositionFilter:
     Per-track Kalman filter of a static glass, in a frame that does not move with the camera.
 
     ``pose`` (4x4, p_camera = pose @ p_fixed) is where the camera is in the fixed frame, from TF
-    (:meth:`set_pose`, each frame); when it is unknown, the last one is kept and every track's
-    next measurement counts as a fresh start (``break_sigma``). See the module docstring.
+    (:meth:`set_pose`, each frame); after a frame where it was unknown, every track starts afresh
+    from its next measurement. See the module docstring.
     """
 
     def __init__(self, settings: PositionSettings):
@@ -248,8 +245,6 @@ class PositionFilter:
         s = self.settings
         dt = float(np.clip(stamp_s - track.stamp, 0.0, 10.0))
         q = s.walk_sigma**2 * dt
-        if self.breaks != track.breaks:
-            q += s.break_sigma**2
         return np.array(track.kf.statePost[:, 0]), track.kf.errorCovPost + np.eye(3) * q
 
     def update(
@@ -268,7 +263,8 @@ class PositionFilter:
             return Smoothed(position, covariance, height, diameter, 1, False)
         z, r = self._to_world(position, covariance)
         track = self.tracks.get(det_id)
-        if track is None or stamp_s < track.stamp - 1e-9:
+        if track is None or stamp_s < track.stamp - 1e-9 or track.breaks != self.breaks:
+            # new, time went back, or the camera's pose was unknown since: start afresh
             return self._start(det_id, stamp_s, z, r, height, diameter, size_measured)
         x, p = self._predicted(track, stamp_s)
         innovation = z - x
@@ -335,9 +331,11 @@ class TrackSmoothing:
         Replace each (id, core.localizer.Localization)'s estimate by its track's, in place.
 
         ``pose``: the camera in the fixed frame at this frame (p_camera = pose @ p_fixed), or None
-        where TF does not say.
+        where TF does not say: then the frame's own estimates stay, and the tracks start afresh.
         """
         self.positions.set_pose(pose)
+        if pose is None:
+            return  # the frame's own estimates, unchanged
         for det_id, loc in located:
             self.smooth(det_id, stamp_s, loc)
 

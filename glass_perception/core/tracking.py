@@ -13,14 +13,19 @@ The library does the association and the box motion model; this module adapts it
   glass half hidden behind another keeps its track and is still published);
 * **time**: the frames' stamps drive the motion model, so dropped frames are predicted over; a
   stamp that goes back more than ``RESET_BACKWARDS_S`` (a bag played again, a looped folder)
-  resets the tracks, whose ids are then new.
+  resets the tracks, whose ids are then new;
+* **cuts**: a frame that differs from the previous one as a new shot does (the mean absolute
+  difference of the two 32x24 grey thumbnails above ``cut_threshold`` grey levels: another scene,
+  another camera) resets the tracks too, so that no glass inherits the id, the label or the
+  position of one in another scene. Within the shipped and held-out sequences consecutive frames
+  differ by 4 at most; between the shipped independent scenes by 46 (median), 5 at the least.
 
 ``trackers`` imports supervision, NumPy, SciPy and OpenCV, not torch: the ONNX nodes stay light.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import itertools
 import warnings
 
@@ -48,6 +53,7 @@ class TrackerSettings:
     low_conf: float = 0.1  # boxes down to this continue a track
     buffer_s: float = 1.0  # a track unseen for this long is gone
     min_iou: float = 0.1  # the least overlap for an association
+    cut_threshold: float = 15.0  # grey levels; 255: never a cut
 
 
 def _library_tracker(s: TrackerSettings):
@@ -85,6 +91,7 @@ class BoxTracker:
         # id(tentative tracklet) -> (the tracklet, held so that its id() is not reused, our id)
         self._pending: dict[int, tuple[object, str]] = {}
         self._last_stamp: float | None = None
+        self._thumbnail: np.ndarray | None = None
         self.resets = 0
 
     def reset(self) -> None:
@@ -111,6 +118,8 @@ class BoxTracker:
 
         if self._last_stamp is not None and stamp_s < self._last_stamp - RESET_BACKWARDS_S:
             self.reset()
+        elif frame is not None and self._is_cut(frame):
+            self.reset()
         if self._last_stamp is not None and stamp_s <= self._last_stamp:
             stamp_s = self._last_stamp + 1e-6  # the same stamp again: the library skips it
         self._last_stamp = stamp_s
@@ -122,7 +131,7 @@ class BoxTracker:
             class_id=np.zeros(n, int),
             data={'index': np.arange(n)},
         )
-        use_frame = frame if self.settings.algorithm == 'botsort' else None
+        use_frame = frame if self.settings.algorithm == 'botsort' else None  # its CMC
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', UserWarning)
             out = self._tracker.update(dets, frame=use_frame, timestamp=stamp_s)
@@ -158,15 +167,31 @@ class BoxTracker:
                 ids[i] = self._next()  # above conf, never lost: an id of its own
         return ids
 
+    def _is_cut(self, frame: np.ndarray) -> bool:
+        import cv2
+
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        small = cv2.resize(grey, (32, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+        previous, self._thumbnail = self._thumbnail, small
+        if previous is None:
+            return False
+        return float(np.mean(np.abs(small - previous))) > self.settings.cut_threshold
+
     def _next(self) -> str:
         return str(next(self._counter))
 
 
-def make_tracker(algorithm: str, conf: float, low_conf: float, buffer_s: float):
+def make_tracker(
+    algorithm: str, conf: float, low_conf: float, buffer_s: float, cut_threshold: float = 15.0
+):
     """Return a BoxTracker, or None for 'none'."""
     if algorithm == 'none':
         return None
-    return BoxTracker(TrackerSettings(algorithm, conf, min(low_conf, conf), buffer_s))
+    return BoxTracker(
+        TrackerSettings(
+            algorithm, conf, min(low_conf, conf), buffer_s, cut_threshold=cut_threshold
+        )
+    )
 
 
 def detect_conf(tracker: BoxTracker | None, conf: float, low_conf: float) -> float:
@@ -185,11 +210,8 @@ def assign_ids(tracker: BoxTracker | None, found, conf: float, stamp_s: float, f
         kept = [d for d in found if d.score >= conf]
         return [(d, f'#{i}') for i, d in enumerate(kept)]
     if tracker.settings.conf != conf:  # conf changed at run time
-        tracker.settings = TrackerSettings(
-            tracker.settings.algorithm,
-            conf,
-            min(tracker.settings.low_conf, conf),
-            tracker.settings.buffer_s,
+        tracker.settings = replace(
+            tracker.settings, conf=conf, low_conf=min(tracker.settings.low_conf, conf)
         )
     ids = tracker.update([d.box for d in found], [d.score for d in found], stamp_s, frame)
     return [(d, i) for d, i in zip(found, ids) if i is not None]

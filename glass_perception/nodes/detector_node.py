@@ -65,6 +65,7 @@ class DetectorNode(GlassLifecycleNode):
             self.param('conf'),
             self.param('track_low_conf'),
             self.param('track_buffer_s'),
+            self.param('cut_threshold'),
         )
         self.worker = LatestWorker(self._process, self.worker_error, 'detector')
         unknown = set(self.param('crop_classes')) - set(self.detector.class_names)

@@ -127,6 +127,7 @@ def mot_figures(sequences, algorithm: str, min_visibility: float) -> tuple[dict,
             conf,
             _default(DETECTOR, 'track_low_conf'),
             _default(DETECTOR, 'track_buffer_s'),
+            _default(DETECTOR, 'cut_threshold'),
         )
         acc = mm.MOTAccumulator(auto_id=True)
         for stem, colour, _depth, _camera, truth, stamp, found in seq.frames:
@@ -197,6 +198,7 @@ def temporal_figures(
             conf,
             _default(DETECTOR, 'track_low_conf'),
             _default(DETECTOR, 'track_buffer_s'),
+            _default(DETECTOR, 'cut_threshold'),
         )
         labels = TrackLabels(label_settings, _default(CLASSIFIER, 'fragile_release_frames'))
         smoothing = TrackSmoothing(

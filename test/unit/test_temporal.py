@@ -10,6 +10,7 @@ from glass_perception.core.temporal import (
     PositionFilter,
     PositionSettings,
     TrackLabels,
+    TrackSmoothing,
 )
 import numpy as np
 import pytest
@@ -139,6 +140,7 @@ def test_a_static_glass_seen_by_a_moving_camera_is_averaged_in_the_fixed_frame()
 
 def test_an_unknown_camera_pose_makes_the_next_measurement_a_fresh_start():
     f = PositionFilter(PositionSettings(walk_sigma=0.003))
+    assert TrackSmoothing(PositionSettings(), 3).smooth_frame(0.0, None, []) is None
     cov = np.eye(3) * 0.003**2
     for k in range(10):
         f.update('3', 0.1 * k, np.array([0.0, 0.1, 0.9]), cov, 0.1, 0.07, True)

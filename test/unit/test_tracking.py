@@ -13,6 +13,7 @@ from glass_perception.core.tracking import (
     make_tracker,
     TrackerSettings,
 )
+import numpy as np
 import pytest
 
 
@@ -93,3 +94,13 @@ def test_a_glass_seen_under_two_classes_is_one_box_and_the_glass_is_kept():
     kept = drop_duplicates(found, {'cup', 'wine glass'}, 0.7)
     assert [d.class_name for d in kept] == ['bottle', 'cup']
     assert kept[0].box.cx == 320 and drop_duplicates(found, {'cup'}, 1.0) == found
+
+
+def test_a_cut_to_another_scene_starts_the_tracks_afresh():
+    t = BoxTracker(TrackerSettings('bytetrack'))
+    scene = np.full((240, 320, 3), 90, np.uint8)
+    first = t.update(moving(0), [0.9, 0.9], 0.0, frame=scene)
+    assert t.update(moving(1), [0.9, 0.9], 0.1, frame=scene + 3) == first  # a camera moving
+    other = np.full((240, 320, 3), 200, np.uint8)  # another scene, the glasses where they were
+    after = t.update(moving(1), [0.9, 0.9], 0.2, frame=other)
+    assert t.resets == 1 and not set(after) & set(first)
