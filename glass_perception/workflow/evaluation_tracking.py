@@ -90,6 +90,17 @@ class _Sequence:
             self.frames.append((stem, colour, depth, camera, truth, stamp, found))
 
 
+def _node_tracker(algorithm: str):
+    """Return the tracker the detector node makes with its default parameters."""
+    return make_tracker(
+        algorithm,
+        _default(DETECTOR, 'conf'),
+        _default(DETECTOR, 'track_low_conf'),
+        _default(DETECTOR, 'track_buffer_s'),
+        _default(DETECTOR, 'cut_threshold'),
+    )
+
+
 def _truth_split(truth: dict, min_visibility: float):
     """Return (glasses scored, boxes of glasses ignored)."""
     scored, ignored = [], []
@@ -122,13 +133,7 @@ def mot_figures(sequences, algorithm: str, min_visibility: float) -> tuple[dict,
     crop_classes = set(_default(DETECTOR, 'crop_classes'))
     accs, names, matches = [], [], {}
     for seq in sequences:
-        tracker = make_tracker(
-            algorithm,
-            conf,
-            _default(DETECTOR, 'track_low_conf'),
-            _default(DETECTOR, 'track_buffer_s'),
-            _default(DETECTOR, 'cut_threshold'),
-        )
+        tracker = _node_tracker(algorithm)
         acc = mm.MOTAccumulator(auto_id=True)
         for stem, colour, _depth, _camera, truth, stamp, found in seq.frames:
             tracked = assign_ids(tracker, found, conf, stamp, frame=colour)
@@ -193,13 +198,7 @@ def temporal_figures(
     rows = []  # one per matched track-frame
     smooth_ms, raw_ms = [], []
     for seq in sequences:
-        tracker = make_tracker(
-            DEFAULT_TRACKER,
-            conf,
-            _default(DETECTOR, 'track_low_conf'),
-            _default(DETECTOR, 'track_buffer_s'),
-            _default(DETECTOR, 'cut_threshold'),
-        )
+        tracker = _node_tracker(DEFAULT_TRACKER)
         labels = TrackLabels(label_settings, _default(CLASSIFIER, 'fragile_release_frames'))
         smoothing = TrackSmoothing(
             position_settings,

@@ -333,6 +333,19 @@ def render_rgbd_recipe(
     )
 
 
+def write_rgbd_frame(colour_path, depth_path, scene: RGBDScene) -> None:
+    """Write a scene's colour (JPEG, quality 92) and depth (16-bit PNG), each atomically."""
+    from ..core.atomic import atomic_path
+
+    for path, image, options in (
+        (colour_path, scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92]),
+        (depth_path, scene.depth, [cv2.IMWRITE_PNG_COMPRESSION, 9]),
+    ):
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(str(tmp), image, options):
+                raise OSError(f'cannot write {path}')
+
+
 def export_rgbd(
     root,
     seed: int,
@@ -350,7 +363,7 @@ def export_rgbd(
     import json
     from pathlib import Path
 
-    from ..core.atomic import atomic_path, atomic_write_text
+    from ..core.atomic import atomic_write_text
 
     root = Path(root)
     (root / 'color').mkdir(parents=True, exist_ok=True)
@@ -371,13 +384,7 @@ def export_rgbd(
         if stem in truth and colour.is_file() and depth.is_file():
             continue
         scene = render_rgbd_scene(seed, index, quality)
-        for path, image, options in (
-            (colour, scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92]),
-            (depth, scene.depth, [cv2.IMWRITE_PNG_COMPRESSION, 9]),
-        ):
-            with atomic_path(path) as tmp:
-                if not cv2.imwrite(str(tmp), image, options):
-                    raise OSError(f'cannot write {path}')
+        write_rgbd_frame(colour, depth, scene)
         truth[stem] = scene.truth_json()
         atomic_write_text(truth_file, json.dumps(truth, indent=1, sort_keys=True))
     return len(truth)

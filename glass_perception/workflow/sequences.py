@@ -30,11 +30,10 @@ import json
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .pbr import make_object, Part, VARIANTS
-from .rgbd import camera_info_yaml, FX, render_rgbd_recipe, rgbd_recipe, WIDTH
+from .rgbd import camera_info_yaml, FX, render_rgbd_recipe, rgbd_recipe, WIDTH, write_rgbd_frame
 from ..core.synthetic import ALL_KINDS, CLASSES
 
 FPS = 10.0
@@ -172,7 +171,7 @@ def export_sequence(
     Resumable: the truth is saved after every frame and a second run renders only what is
     missing; a folder rendered with other settings is refused.
     """
-    from ..core.atomic import atomic_path, atomic_write_text
+    from ..core.atomic import atomic_write_text
 
     folder = Path(root) / sequence_name(seed, index)
     (folder / 'color').mkdir(parents=True, exist_ok=True)
@@ -201,13 +200,7 @@ def export_sequence(
             quality,
             track_ids=True,
         )
-        for file, image, options in (
-            (colour, scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92]),
-            (depth, scene.depth, [cv2.IMWRITE_PNG_COMPRESSION, 9]),
-        ):
-            with atomic_path(file) as tmp:
-                if not cv2.imwrite(str(tmp), image, options):
-                    raise OSError(f'cannot write {file}')
+        write_rgbd_frame(colour, depth, scene)
         truth[stem] = {
             **scene.truth_json(with_pose=True),
             'time_s': round(frame / FPS, 4),
