@@ -408,7 +408,7 @@ CAMERA += [
 # Both model nodes take it: what runs an .onnx model.
 RUNTIME = Param(
     'runtime',
-    'auto',
+    'onnxruntime',
     'what runs an .onnx model: onnxruntime (CPU or CUDA), openvino (CPU; about twice as fast '
     'where the CPU computes in bfloat16), or auto: openvino on the CPU where it is installed, '
     'else onnxruntime',

@@ -490,13 +490,13 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
         args.device or det_p['device'],
         det_p['imgsz'],
         threads=det_p.get('threads', 0),
-        runtime=det_p.get('runtime', 'auto'),
+        runtime=det_p.get('runtime', 'onnxruntime'),
     )
     clf = open_classifier(
         args.classifier_model or clf_p['model'] or DEFAULT_CLASSIFIER,
         args.device or clf_p['device'],
         clf_p.get('threads', 0),
-        clf_p.get('runtime', 'auto'),
+        clf_p.get('runtime', 'onnxruntime'),
     )
     times = []
     warmup = 5  # the first calls fill caches and let the frozen classifier settle
