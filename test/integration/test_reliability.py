@@ -67,7 +67,13 @@ def test_diagnostics_report_counts_latency_and_a_stalled_input(start_node, ros_n
     assert spin_until(ros_node, lambda: len(health.times.get('detector_node', [])) >= 4, 10), (
         logs()
     )
-    for node in ('camera_node', 'detector_node', 'classifier_node'):
+    names = ('camera_node', 'detector_node', 'classifier_node')
+    # each node's /diagnostics publisher is matched on its own: wait until all three reported
+    assert spin_until(ros_node, lambda: all(n in health.latest for n in names), 15), (
+        sorted(health.latest),
+        logs(),
+    )
+    for node in names:
         level, message, values, _ = health.latest[node]
         assert level in (DiagnosticStatus.OK[0], DiagnosticStatus.WARN[0]), (node, message)
         for key in (
