@@ -15,7 +15,6 @@ localizer's time per frame.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 import sys
 
@@ -90,24 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from ..core.models import open_classifier
-    from ..core.cpu import set_threads
-    from ..core.detector import Detector
     from ..core.errors import ModelLoadError
-    from ..core.params import DETECTOR
-    from ..core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
-    from ..core.sizes import SizeModel, sizes_path
+    from .chain import open_chain, write_report
     from ..workflow.evaluation_3d import evaluate_3d
 
     if not (args.scenes / 'truth.json').is_file():
         print(f'glass-evaluate-3d: {args.scenes}: no truth.json (render with glass-synth rgbd)')
         return 2
-    set_threads(args.threads)
-    imgsz = next(p.default for p in DETECTOR if p.name == 'imgsz')
     try:
-        detector = Detector(args.detector or str(DEFAULT_DETECTOR), imgsz=imgsz)
-        classifier = open_classifier(args.classifier or DEFAULT_CLASSIFIER)
-        sizes = SizeModel.load(args.sizes or sizes_path(classifier.path))
+        detector, classifier, sizes = open_chain(
+            args.detector, args.classifier, args.sizes, args.threads
+        )
     except (ModelLoadError, ValueError) as e:
         print(f'glass-evaluate-3d: {e}')
         return 2
@@ -116,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_report(report)
     if args.json:
-        from ..core.atomic import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(report, indent=1, default=str))
+        write_report(args.json, report)
     return 0
 
 

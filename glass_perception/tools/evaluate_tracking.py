@@ -16,7 +16,6 @@ and smoothed, with their base errors.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 import sys
 
@@ -108,13 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from ..core.cpu import set_threads
-    from ..core.detector import Detector
     from ..core.errors import ModelLoadError
-    from ..core.models import open_classifier
-    from ..core.params import DETECTOR
-    from ..core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
-    from ..core.sizes import SizeModel, sizes_path
+    from .chain import open_chain, write_report
     from ..workflow.evaluation_tracking import evaluate_tracking
     from ..workflow.sequences import sequence_folders
 
@@ -124,12 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             f'glass-evaluate-tracking: {args.sequences}: no sequence.json (glass-synth sequences)'
         )
         return 2
-    set_threads(args.threads)
-    imgsz = next(p.default for p in DETECTOR if p.name == 'imgsz')
     try:
-        detector = Detector(args.detector or str(DEFAULT_DETECTOR), imgsz=imgsz)
-        classifier = open_classifier(args.classifier or DEFAULT_CLASSIFIER)
-        sizes = SizeModel.load(sizes_path(classifier.path))
+        detector, classifier, sizes = open_chain(args.detector, args.classifier, '', args.threads)
     except (ModelLoadError, ValueError) as e:
         print(f'glass-evaluate-tracking: {e}')
         return 2
@@ -138,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_report(report)
     if args.json:
-        from ..core.atomic import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(report, indent=1, default=str))
+        write_report(args.json, report)
     return 0
 
 
