@@ -65,6 +65,7 @@ setup(
             'glass-export-classifier = glass_perception.tools.export_classifier:main',
             'glass-compare-models = glass_perception.tools.compare_models:main',
             'glass-evaluate-3d = glass_perception.tools.evaluate_3d:main',
+            'glass-evaluate-detector = glass_perception.tools.evaluate_detector:main',
             'glass-evaluate-tracking = glass_perception.tools.evaluate_tracking:main',
             'glass-fit-sizes = glass_perception.tools.fit_sizes:main',
             'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',

@@ -43,6 +43,7 @@ class SceneObject:
         1.0  # fraction of the object not hidden by others (physically based renderer)
     )
     track_id: int | None = None  # the same object in every frame of a sequence
+    distance: float | None = None  # metres from the camera to the middle of its axis (pbr)
 
     @property
     def detector_name(self) -> str:
@@ -57,6 +58,7 @@ class SceneObject:
 class Scene:
     image: np.ndarray  # HxWx3 uint8, BGR
     objects: list[SceneObject] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # how the scene was drawn (table, wall, lights)
 
     def glassware(self) -> list[SceneObject]:
         return [o for o in self.objects if o.is_glassware]

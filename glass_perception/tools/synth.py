@@ -7,6 +7,8 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
   glass-synth sequences --out work/sequences/test --seed 9401 --sequences 6 --frames 40  # ids
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
       --width 160 --height 120
+  glass-synth detect   --out work/wide --seed 111 --scenes 500 --split train --variety wide \
+      --families train   # the wide generator, held-out shape families and photographs left out
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
   glass-synth crops    --from work/det --split train2 --out work/crops/det_train2 \
       --detector glass_perception/models/glass_yolo11n.pt  # cut around detected boxes
@@ -38,7 +40,8 @@ from ..workflow.datasets import (
     RENDERERS,
     scene_renderer,
 )
-from ..workflow.pbr import QUALITIES
+from ..workflow.pbr import QUALITIES, VARIETIES
+from ..workflow.variety import FAMILY_SETS
 
 
 def _default(params, name):
@@ -207,6 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
             default='default',
             help='pbr samples per pixel and path depth: preview (tests), fast, default, high',
         )
+        s.add_argument(
+            '--variety',
+            choices=VARIETIES,
+            default='classic',
+            help='pbr recipes: classic (what the models up to stage 5 saw) or wide (more shape '
+            'families, photographed tables and walls, coloured lights, camera effects, 0.3-1.5 m; '
+            'needs scikit-image)',
+        )
+        s.add_argument(
+            '--families',
+            choices=FAMILY_SETS,
+            default='all',
+            help="with --variety wide: 'train' leaves out the held-out shape families and "
+            "photographs, 'unseen' draws its glassware only from them",
+        )
     return p
 
 
@@ -237,13 +255,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == 'sequences':
         return _sequences(args)
     try:
-        renderer = scene_renderer(args.renderer, args.quality)
+        renderer = scene_renderer(args.renderer, args.quality, args.variety, args.families)
     except ImportError as e:
         print(
-            f'glass-synth: the pbr renderer needs Mitsuba 3 ({e}); pip install mitsuba, '
-            'or use --renderer fast',
+            f'glass-synth: the pbr renderer needs Mitsuba 3 (and --variety wide scikit-image): '
+            f'{e}; or use --renderer fast',
             file=sys.stderr,
         )
+        return 2
+    except ValueError as e:
+        print(f'glass-synth: {e}', file=sys.stderr)
         return 2
     progress = lambda it: tqdm(it, desc=f'{args.renderer} {args.what}', unit='scene')  # noqa: E731
     if args.what == 'classify':
@@ -264,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = {
             'renderer': args.renderer,
             **({'quality': args.quality} if args.renderer == 'pbr' else {}),
+            **(
+                {'variety': args.variety, 'families': args.families}
+                if args.variety != 'classic'
+                else {}
+            ),
         }
         try:
             n = export_detection(

@@ -30,19 +30,41 @@ RENDERERS = ('pbr', 'fast')
 MIN_CROP_VISIBILITY = 0.6
 
 
-def scene_renderer(name: str = 'fast', quality: str = 'default') -> Renderer:
-    """``pbr``: path traced with Mitsuba (core.pbr); ``fast``: 2.5-D generator (core.synthetic)."""
+def scene_renderer(
+    name: str = 'fast', quality: str = 'default', variety: str = 'classic', family_set: str = 'all'
+) -> Renderer:
+    """
+    ``pbr``: path traced with Mitsuba (workflow.pbr); ``fast``: 2.5-D generator (core.synthetic).
+
+    ``variety`` and ``family_set`` choose the pbr generator's recipes (workflow.variety).
+    """
     if name == 'fast':
+        if variety != 'classic':
+            raise ValueError('--variety wide is a pbr generator: use --renderer pbr')
         return render_scene
     if name == 'pbr':
-        from .pbr import load_mitsuba, QUALITIES, render_pbr_scene
+        from .pbr import load_mitsuba, make_recipe, QUALITIES, render_pbr_scene
 
         if quality not in QUALITIES:
             raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
+        make_recipe(0, 0, variety=variety, family_set=family_set)  # ValueError for bad names
+        if variety == 'wide':
+            from .variety import photo
+
+            photo('brick')  # ImportError now, before any scene, without scikit-image
         load_mitsuba()  # ImportError now, before any scene, where Mitsuba is not installed
 
         def render(seed, index, width=640, height=480, kinds=None):
-            return render_pbr_scene(seed, index, width, height, quality, kinds=kinds)
+            return render_pbr_scene(
+                seed,
+                index,
+                width,
+                height,
+                quality,
+                kinds=kinds,
+                variety=variety,
+                family_set=family_set,
+            )
 
         return render
     raise ValueError(f"renderer '{name}' is not one of {', '.join(RENDERERS)}")
@@ -117,6 +139,8 @@ def export_detection(
                 'variant': o.variant,
                 'box': [o.box.cx, o.box.cy, o.box.w, o.box.h],
                 'visibility': round(o.visibility, 3),
+                **({'distance': o.distance} if o.distance is not None else {}),
+                **({'scene': scene.meta} if scene.meta else {}),
             }
             for o in scene.objects
         ]

@@ -23,12 +23,13 @@ Mitsuba is imported only when a scene is rendered, so the pipeline itself never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import math
 
 import cv2
 import numpy as np
 
+from . import variety as wide
 from ..core.geometry import Box
 from ..core.synthetic import ALL_KINDS, object_profile, Scene, SceneObject, VARIANTS
 
@@ -309,14 +310,23 @@ def _ceramic_bsdf(rng) -> dict:
     return {'type': 'plastic', 'diffuse_reflectance': _rgb(colour), 'int_ior': 1.5}
 
 
-def make_object(rng, kind: str, variant: str) -> Placed:
-    """One object at the origin, standing on y = 0."""
-    height, radius, has_handle, material = object_profile(rng, variant)
+def make_object(rng, kind: str, variant: str, variety: str = 'classic') -> Placed:
+    """One object at the origin, standing on y = 0 (``variety`` 'wide': see workflow.variety)."""
+    drawn = wide.profile(rng, variant) if variety == 'wide' else None
+    if drawn is None:
+        height, radius, has_handle, material = object_profile(rng, variant)
+        inner_base = None
+    else:
+        height, radius, has_handle, material, inner_base = drawn
     parts: list[Part] = []
     if material in ('glass', 'bottle'):
-        wall = rng.uniform(0.12, 0.35)
+        wall = rng.uniform(0.12, 0.35) if variety == 'classic' else rng.uniform(0.08, 0.45)
         base = rng.uniform(0.6, 1.8) if kind == 'soju_glass' else rng.uniform(0.3, 1.2)
+        if inner_base is not None:
+            base = inner_base
         bsdf = _glass_bsdf(rng)
+        if variety == 'wide' and material == 'glass':
+            bsdf = wide.glass_bsdf(rng, bsdf)
         if material == 'bottle':
             bsdf['specular_transmittance'] = _rgb(
                 [(0.35, 0.7, 0.35), (0.55, 0.35, 0.15), (0.9, 0.93, 0.9)][int(rng.integers(0, 3))]
@@ -329,7 +339,9 @@ def make_object(rng, kind: str, variant: str) -> Placed:
             else ([0.4, 0.5, 0.1] if kind == 'soju_glass' else [0.5, 0.3, 0.2]),
         )
         if fill != 'empty':
-            level = rng.uniform(0.35, 0.92)
+            level = rng.uniform(0.35, 0.92) if variety == 'classic' else rng.uniform(0.12, 0.95)
+            if variety == 'wide':  # a finger of liquid still stands above the base
+                level = max(level, base / height + 0.06)
             colour = (
                 (rng.uniform(0.85, 0.98), rng.uniform(0.45, 0.7), rng.uniform(0.05, 0.25))
                 if fill == 'beer'
@@ -361,6 +373,8 @@ def make_object(rng, kind: str, variant: str) -> Placed:
                     'filter_type': 'bilinear',
                 },
             }
+        elif variant == 'plastic_cup':
+            bsdf = wide.plastic_cup_bsdf(rng)
         elif variant == 'tumbler' and rng.random() < 0.5:
             bsdf = {
                 'type': 'roughplastic',
@@ -413,12 +427,38 @@ class Recipe:
     exposure: float
     blur: int
     noise: float
+    # the wide generator's additions (workflow.variety); the classic recipe leaves them empty
+    extra_lights: list = field(default_factory=list)
+    effects: dict | None = None
+    meta: dict = field(default_factory=dict)
 
 
-def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Recipe:
-    rng = np.random.default_rng([int(seed), int(index), 31337])
+def make_recipe(
+    seed: int,
+    index: int,
+    max_objects: int = 4,
+    kinds=None,
+    variety: str = 'classic',
+    family_set: str = 'all',
+) -> Recipe:
+    """
+    Draw scene ``index`` of stream ``seed`` as plain data.
+
+    ``variety`` 'classic' is the generator every earlier model was trained on, unchanged; 'wide'
+    adds workflow.variety's shape families, photographed surfaces, lights, camera effects and
+    distances, with ``family_set`` 'train' or 'unseen' keeping the held-out families and
+    photographs apart (see workflow.variety).
+    """
+    if variety not in VARIETIES:
+        raise ValueError(f"variety '{variety}' is not one of {', '.join(VARIETIES)}")
+    if variety == 'classic' and family_set != 'all':
+        raise ValueError('family sets (train, unseen) are for the wide generator')
+    wide.families('cup', family_set)  # ValueError for an unknown set
+    rng = np.random.default_rng(
+        [int(seed), int(index), 31337] + ([] if variety == 'classic' else [16])
+    )
     kinds = tuple(kinds) if kinds else ALL_KINDS
-    distance = rng.uniform(35.0, 85.0)
+    distance = rng.uniform(35.0, 85.0) if variety == 'classic' else rng.uniform(30.0, 150.0)
     elevation = math.radians(rng.uniform(4.0, 35.0))
     fov = float(rng.uniform(40.0, 62.0))
     # the floor area the camera sees around the target, so objects stay (mostly) in view
@@ -427,7 +467,8 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
     n = int(rng.integers(1, max_objects + 1))
     for _ in range(n):
         kind = str(rng.choice(kinds))
-        obj = make_object(rng, kind, str(rng.choice(VARIANTS[kind])))
+        pool = VARIANTS[kind] if variety == 'classic' else wide.families(kind, family_set)
+        obj = make_object(rng, kind, str(rng.choice(pool)), variety)
         for _attempt in range(20):
             x = rng.uniform(-0.65, 0.65) * half_width
             z = rng.uniform(-0.45, 0.35) * half_width
@@ -450,7 +491,7 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
     light_angle = rng.uniform(-math.pi, math.pi)
     temperature = rng.uniform(0.0, 1.0)  # warm to cool white
     colour = np.array([1.0, 0.85 + 0.15 * temperature, 0.65 + 0.35 * temperature])
-    return Recipe(
+    recipe = Recipe(
         objects=objects,
         camera_origin=origin,
         camera_target=target,
@@ -474,6 +515,34 @@ def make_recipe(seed: int, index: int, max_objects: int = 4, kinds=None) -> Reci
         blur=int(rng.choice([0, 0, 0, 3, 5])),
         noise=float(rng.uniform(0.0, 5.0)),
     )
+    if variety == 'wide':
+        _widen(rng, recipe, family_set)
+    return recipe
+
+
+#: what make_recipe can draw: the generator as it was, or with workflow.variety's additions
+VARIETIES = ('classic', 'wide')
+
+
+def _widen(rng, r: Recipe, family_set: str) -> None:
+    """Give a wide recipe photographed surfaces, more lights and camera effects."""
+    table, wall = 'procedural', 'procedural' if r.wall is not None else 'none'
+    surfaces = wide.photos(wide.SURFACE_PHOTOS, family_set)
+    held_table = family_set == 'unseen' and rng.random() < 0.5
+    if held_table or rng.random() < 0.35:
+        table = 'gravel' if held_table else str(rng.choice(surfaces))
+        r.table = wide.photo_texture(rng, table)
+        r.table_scale = float(rng.uniform(8.0, 40.0))
+    if r.wall is not None:
+        if rng.random() < 0.3:
+            wall = str(rng.choice(surfaces))
+            r.wall = wide.photo_texture(rng, wall)
+        if rng.random() < 0.4:
+            r.wall = wide.add_pictures(rng, r.wall, family_set)
+            wall += '+pictures'
+    r.extra_lights = wide.extra_lights(rng)
+    r.effects = wide.camera_effects(rng)
+    r.meta = {'table': table, 'wall': wall, 'lights': 1 + len(r.extra_lights)}
 
 
 def _with_bitmaps(mi, d: dict) -> dict:
@@ -569,6 +638,13 @@ def _scene_dict(
                 @ T.scale(r.light_size),
                 'emitter': {'type': 'area', 'radiance': _rgb(r.light_radiance)},
             }
+            for k, (position, size, radiance) in enumerate(r.extra_lights):
+                d[f'light{k + 2}'] = {
+                    'type': 'rectangle',
+                    'to_world': T.look_at(origin=list(position), target=[0, 0, 0], up=[0, 1, 0])
+                    @ T.scale(size),
+                    'emitter': {'type': 'area', 'radiance': _rgb(radiance)},
+                }
     for i, obj in enumerate(r.objects if objects is None else objects):
         for j, part in enumerate(obj.parts):
             d[f'obj{i}_{j}'] = _mesh_shape(mi, f'obj{i}_{j}', part.mesh, part.bsdf)
@@ -615,6 +691,8 @@ def render_beauty(mi, recipe, width, height, q: Quality, seed, index, noise_tag:
             0,
             255,
         ).astype(np.uint8)
+    if recipe.effects:
+        image = wide.apply_camera_effects(image, recipe.effects)
     return image, rng
 
 
@@ -626,15 +704,21 @@ def render_pbr_scene(
     quality: str = 'default',
     max_objects: int = 4,
     kinds=None,
+    variety: str = 'classic',
+    family_set: str = 'all',
 ) -> Scene:
-    """Path trace scene ``index`` of stream ``seed``; objects carry boxes and visibility."""
+    """
+    Path trace scene ``index`` of stream ``seed``; objects carry boxes and visibility.
+
+    Each object also carries its distance from the camera (to the middle of its axis, metres).
+    """
     if quality not in QUALITIES:
         raise ValueError(f"quality '{quality}' is not one of {', '.join(QUALITIES)}")
     if width < 32 or height < 32:
         raise ValueError('scenes need at least 32x32 pixels')
     q = QUALITIES[quality]
     mi = load_mitsuba()
-    recipe = make_recipe(seed, index, max_objects, kinds)
+    recipe = make_recipe(seed, index, max_objects, kinds, variety, family_set)
     image, _ = render_beauty(mi, recipe, width, height, q, seed, index)
 
     # ground truth: what each pixel sees first, then each object alone (coarse) for its visibility
@@ -658,15 +742,25 @@ def render_pbr_scene(
         )
         full = max(1, int((alone >= 0).sum())) * coarse * coarse
         box = Box.from_xyxy(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        top = float(max(p.mesh.vertices[:, 1].max() for p in obj.parts))
+        middle = np.array([obj.x, top / 2.0, obj.z])
+        distance = float(np.linalg.norm(middle - np.asarray(recipe.camera_origin))) / 100.0
         objects.append(
-            SceneObject(obj.kind, obj.variant, box, visibility=min(1.0, len(xs) / full))
+            SceneObject(
+                obj.kind,
+                obj.variant,
+                box,
+                visibility=min(1.0, len(xs) / full),
+                distance=round(distance, 3),
+            )
         )
-    return Scene(image=image, objects=objects)
+    return Scene(image=image, objects=objects, meta=dict(recipe.meta))
 
 
 __all__ = [
     'QUALITIES',
     'Quality',
+    'VARIETIES',
     'render_pbr_scene',
     'make_recipe',
     'lathe',

@@ -1,0 +1,111 @@
+"""The wide generator: new shape families, held-out sets kept apart, the classic one unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+from glass_perception.core.synthetic import CLASSES
+from glass_perception.workflow import pbr, variety
+import numpy as np
+import pytest
+
+#: fingerprints of classic recipes 101/0-3 as stage 5 was trained on them (before the wide work)
+CLASSIC = ['d2ea1f64bede32de', '46f7e08a5ef382fa', 'fb0e8ebe322995f4', 'd2f19d0c0ae7885b']
+
+
+def _fingerprint(r: pbr.Recipe) -> str:
+    h = hashlib.sha256()
+    h.update(repr([(o.kind, o.variant, round(o.x, 6), round(o.z, 6)) for o in r.objects]).encode())
+    h.update(repr([round(v, 6) for v in r.camera_origin]).encode())
+    h.update(np.round(r.table, 5).tobytes())
+    for o in r.objects:
+        for p in o.parts:
+            h.update(np.round(p.mesh.vertices, 4).tobytes())
+            h.update(
+                repr(sorted((k, str(v)) for k, v in p.bsdf.items() if k != 'reflectance')).encode()
+            )
+    return h.hexdigest()[:16]
+
+
+def test_classic_recipes_are_those_the_shipped_models_were_trained_on():
+    assert [_fingerprint(pbr.make_recipe(101, i)) for i in range(4)] == CLASSIC
+    assert pbr.make_recipe(101, 0).effects is None and pbr.make_recipe(101, 0).extra_lights == []
+
+
+@pytest.mark.parametrize('variant', ['nonic', 'tulip', 'shot_flared', 'tea_cup', 'plastic_cup'])
+def test_new_families_are_closed_vessels_of_their_class_size(variant):
+    rng = np.random.default_rng(3)
+    kind = next(k for k, v in variety.WIDE_VARIANTS.items() if variant in v)
+    obj = pbr.make_object(rng, kind, variant, 'wide')
+    shell = obj.parts[0].mesh
+    assert pbr.signed_volume(shell) > 0, 'faces point outwards'
+    height = float(shell.vertices[:, 1].max())
+    low, high = {'cup': (4.5, 12.5), 'beer_glass': (12.0, 26.0), 'soju_glass': (4.5, 7.5)}[kind]
+    assert low <= height <= high
+
+
+def test_a_tulip_stands_on_a_foot_and_a_stem():
+    rng = np.random.default_rng(0)
+    h, r, _, _, inner_base = variety.profile(rng, 'tulip')
+    t = np.array([0.0, 0.1, 0.6])
+    foot, stem, bowl = r(t)
+    assert stem < 1.0 < foot and stem < bowl and inner_base > 0.2 * h
+
+
+def test_train_and_unseen_sets_keep_the_held_out_families_and_photographs_apart():
+    train = [pbr.make_recipe(7, i, variety='wide', family_set='train') for i in range(40)]
+    unseen = [pbr.make_recipe(7, i, variety='wide', family_set='unseen') for i in range(40)]
+    seen_variants = {o.variant for r in train for o in r.objects}
+    assert not seen_variants & set(variety.HELD_OUT_FAMILIES)
+    assert {'nonic', 'plastic_cup'} <= seen_variants
+    for r in train:
+        assert not any(p in r.meta['table'] + r.meta['wall'] for p in variety.HELD_OUT_PHOTOS)
+    glassware = {o.variant for r in unseen for o in r.objects if o.kind in CLASSES}
+    assert glassware == set(variety.HELD_OUT_FAMILIES)
+    assert any(r.meta['table'] == 'gravel' for r in unseen)
+    with pytest.raises(ValueError, match='family set'):
+        pbr.make_recipe(7, 0, variety='wide', family_set='most')
+    with pytest.raises(ValueError, match='wide generator'):
+        pbr.make_recipe(7, 0, family_set='train')
+
+
+def test_wide_recipes_vary_light_camera_and_distance():
+    recipes = [pbr.make_recipe(9, i, variety='wide') for i in range(60)]
+    assert {r.meta['lights'] for r in recipes} == {1, 2, 3}
+    assert any(r.meta['table'] != 'procedural' for r in recipes)
+    assert len({r.effects['jpeg_quality'] for r in recipes}) > 2
+    dist = [np.linalg.norm(np.subtract(r.camera_origin, r.camera_target)) for r in recipes]
+    assert min(dist) < 45 and max(dist) > 120  # cm: classic stays within about 35-90
+
+
+def test_photographs_come_from_scikit_image_as_textures():
+    tex = variety.photo_texture(np.random.default_rng(1), 'brick', size=64)
+    assert tex.shape == (64, 64, 3) and tex.dtype == np.float32 and 0 < tex.min() < tex.max() < 1
+    assert set(variety.PHOTOS) == set(variety.SURFACE_PHOTOS + variety.PICTURE_PHOTOS)
+
+
+def test_camera_effects_keep_the_image_and_change_it():
+    rng = np.random.default_rng(2)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8), (5, 5), 0)
+    fx = {
+        'white_balance': (1.1, 1.0, 0.9),
+        'motion_blur': (7, 30.0),
+        'jpeg_quality': 40,
+        'defocus': 2,
+    }
+    out = variety.apply_camera_effects(image, fx)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - image).mean() > 1.0
+    plain = {'white_balance': (1.0, 1.0, 1.0), 'motion_blur': (0, 0.0), 'jpeg_quality': 0}
+    assert np.array_equal(variety.apply_camera_effects(image, plain), image)
+
+
+def test_a_wide_scene_renders_with_distances_and_its_description():
+    scene = pbr.render_pbr_scene(
+        11, 2, 96, 72, 'preview', variety='wide', family_set='unseen', max_objects=2
+    )
+    assert scene.image.shape == (72, 96, 3)
+    assert scene.meta['lights'] >= 1 and 'table' in scene.meta
+    for o in scene.objects:
+        assert 0.2 < o.distance < 2.5
