@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=('onnxruntime', 'openvino', 'auto'),
         help='what runs an .onnx detector',
     )
+    p.add_argument(
+        '--conf',
+        type=float,
+        default=next(d.default for d in DETECTOR if d.name == 'conf'),
+        help="confidence threshold (default: the node's, %(default)s)",
+    )
     p.add_argument('--min-visibility', type=float, default=0.6, help='default: %(default)s')
     p.add_argument('--min-height', type=float, default=24.0, help='pixels, default: %(default)s')
     p.add_argument('--threads', type=int, default=1, help='CPU threads (default: 1, as the nodes)')
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.min_visibility,
                 args.min_height,
                 progress=lambda it: tqdm(it, desc=f'imgsz {size}', unit='scene'),
+                conf=args.conf,
             )
         except FileNotFoundError as e:
             print(f'glass-evaluate-detector: {e}', file=sys.stderr)

@@ -43,15 +43,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..core.atomic import atomic_write_text
     from ..workflow.evaluation_3d import measurement_noise
-    from ..workflow.sizes import base_ratios, fit_size_model, recipe_sizes, TRAINING_STREAMS
+    from ..workflow.sizes import (
+        base_ratios,
+        fit_size_model,
+        recipe_sizes,
+        TRAINING_STREAMS,
+        WIDE_TRAINING_STREAMS,
+    )
 
-    sizes = recipe_sizes(TRAINING_STREAMS)
+    sizes = recipe_sizes(TRAINING_STREAMS, WIDE_TRAINING_STREAMS)
     noise, n = measurement_noise(args.noise_from, base_ratios(sizes), tqdm)
     print(
         f'measurement noise from {n} glasses of {args.noise_from}: sigma log height '
         f'{noise[0, 0] ** 0.5:.3f}, log diameter {noise[1, 1] ** 0.5:.3f}'
     )
-    model = fit_size_model(sizes, TRAINING_STREAMS, noise)
+    model = fit_size_model(sizes, TRAINING_STREAMS, noise, wide_streams=WIDE_TRAINING_STREAMS)
     model = dataclasses.replace(
         model, source=model.source + f'; measurement noise: {n} glasses of {args.noise_from.name}'
     )

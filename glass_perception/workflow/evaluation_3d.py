@@ -1,14 +1,14 @@
 """
 How well the localizer finds glasses in metres, on RGB-D scenes with truth (glass-synth rgbd).
 
-Each frame goes through the code the nodes run: the detector (its node's thresholds and crop
-classes), the crops, the classifier, then ``core.localizer.localize_frame`` with and without the
-size fusion. Ground-truth glasses (cup, beer_glass, soju_glass) at least ``min_visibility``
-visible, not cut by the image border and ``distance`` away (their axis centre) are matched to the
-detections by box IoU >= 0.5. In the same run, on the same glasses and boxes, the usual ROS
-YOLO-3D method (median valid depth in the box, back-projected at the box centre) is scored as the
-reference, and the localizer is run again on the true boxes to separate its errors from the
-detector's.
+Each frame goes through the code the nodes run: the detector (its node's thresholds, crop classes
+and cross-class duplicate removal), the crops, the classifier, then
+``core.localizer.localize_frame`` with and without the size fusion. Ground-truth glasses (cup,
+beer_glass, soju_glass) at least ``min_visibility`` visible, not cut by the image border and
+``distance`` away (their axis centre) are matched to the detections by box IoU >= 0.5. In the
+same run, on the same glasses and boxes, the usual ROS YOLO-3D method (median valid depth in the
+box, back-projected at the box centre) is scored as the reference, and the localizer is run again
+on the true boxes to separate its errors from the detector's.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 import cv2
 import numpy as np
 
+from .evaluation_detector import detect_like_node
 from .scoring import percentiles
 from ..core.camera_model import Intrinsics, parse_camera_info_yaml
 from ..core.geometry import Box, match_boxes, square_crop
@@ -131,15 +132,8 @@ def evaluate_3d(
     localizer = Localizer(base_ratios=sizes.base_ratio if sizes is not None else None)
     tally = Tally3D()
     frame_ms, frame_ms_fused, naive_ms = [], [], []
-    crop_classes = set(_default('crop_classes'))
     for _stem, colour, depth, camera, truth in progress(list(load_rgbd_folder(folder))):
-        found = [
-            d
-            for d in detector.detect(
-                colour, _default('conf'), _default('iou'), _default('max_det')
-            )
-            if d.class_name in crop_classes
-        ]
+        found = detect_like_node(detector, colour)
         boxes = [d.box for d in found]
         crops = [
             square_crop(colour, b, _default('crop_padding'), _default('crop_size')) for b in boxes

@@ -97,9 +97,10 @@ def _bin(value, bins) -> str | None:
     return None
 
 
-def detect_like_node(detector, image: np.ndarray) -> list:
+def detect_like_node(detector, image: np.ndarray, conf: float | None = None) -> list:
     """Return the kept crop-class detections of one frame, as detector_node keeps them."""
-    found = detector.detect(image, _default('conf'), _default('iou'), _default('max_det'))
+    conf = _default('conf') if conf is None else conf
+    found = detector.detect(image, conf, _default('iou'), _default('max_det'))
     keep = _default('crop_classes')
     found = drop_duplicates(found, keep, _default('duplicate_iou'))
     return [d for d in found if d.class_name in keep]
@@ -112,21 +113,23 @@ def evaluate_detector(
     min_visibility: float = 0.6,
     min_height: float = 24.0,
     progress=lambda it: it,
+    conf: float | None = None,
 ) -> dict:
     """
     Run ``detector`` on every scene; return recall and precision figures and the frame time.
 
     The headline recall counts glasses at least ``min_visibility`` visible, not cut by the image
     border and at least ``min_height`` pixels tall; the bins count every such glass regardless of
-    height.
+    height. ``conf`` replaces the node's default threshold.
     """
+    conf = _default('conf') if conf is None else conf
     rows, frame_ms = [], []
     tp_boxes = dict.fromkeys(_default('crop_classes'), 0)
     fp_boxes = dict.fromkeys(_default('crop_classes'), 0)
     fp_by_table: dict[str, list[int]] = {}
     for stem, image, objects in progress(list(load_scenes(folder, split))):
         t0 = time.perf_counter()
-        found = detect_like_node(detector, image)
+        found = detect_like_node(detector, image, conf)
         frame_ms.append(1000.0 * (time.perf_counter() - t0))
         table = objects[0]['table'] if objects else 'procedural'
         false = 0
@@ -186,7 +189,7 @@ def evaluate_detector(
         'settings': {
             'min_visibility': min_visibility,
             'min_height_px': min_height,
-            'conf': _default('conf'),
+            'conf': conf,
             'iou': _default('iou'),
             'duplicate_iou': _default('duplicate_iou'),
             'imgsz': getattr(detector, 'imgsz', None),
@@ -213,27 +216,27 @@ def format_report(report: dict) -> str:
     """Return the figures as the table glass-evaluate-detector prints."""
     s = report['settings']
     lines = [
-        f"{report['scenes']} scenes; imgsz {s['imgsz']} ({s['runtime']}), conf {s['conf']}; "
-        f"glasses at least {s['min_visibility']:.0%} visible, not cut by the border",
-        f"recall (at least {s['min_height_px']:g} px tall), then by visible height in px and by "
+        f'{report["scenes"]} scenes; imgsz {s["imgsz"]} ({s["runtime"]}), conf {s["conf"]}; '
+        f'glasses at least {s["min_visibility"]:.0%} visible, not cut by the border',
+        f'recall (at least {s["min_height_px"]:g} px tall), then by visible height in px and by '
         'distance in m (every height):',
     ]
     first = report['per_class']['all']
     hb, db = list(first['by_height_px']), list(first['by_distance_m'])
     lines.append(
-        f"{'class':<11} {'n':>4} {'recall':>7} | "
+        f'{"class":<11} {"n":>4} {"recall":>7} | '
         + ' '.join(f'{b:>9}' for b in hb)
         + ' | '
         + ' '.join(f'{b:>9}' for b in db)
     )
 
     def cell(c):
-        return f"{c['recall']:>5.1%}/{c['glasses']:<3}" if c['recall'] is not None else f"{'-':>9}"
+        return f'{c["recall"]:>5.1%}/{c["glasses"]:<3}' if c['recall'] is not None else f'{"-":>9}'
 
     for cls, c in report['per_class'].items():
-        rec = f"{c['recall']:>7.1%}" if c['recall'] is not None else f"{'-':>7}"
+        rec = f'{c["recall"]:>7.1%}' if c['recall'] is not None else f'{"-":>7}'
         lines.append(
-            f"{cls:<11} {c['glasses']:>4} {rec} | "
+            f'{cls:<11} {c["glasses"]:>4} {rec} | '
             + ' '.join(cell(c['by_height_px'][b]) for b in hb)
             + ' | '
             + ' '.join(cell(c['by_distance_m'][b]) for b in db)
@@ -241,13 +244,13 @@ def format_report(report: dict) -> str:
     lines.append(
         'precision: '
         + ', '.join(f'{k} {v:.3f}' for k, v in report['precision'].items())
-        + f"; false detections per frame {report['false_per_frame']:.3f} ("
+        + f'; false detections per frame {report["false_per_frame"]:.3f} ('
         + ', '.join(
-            f"{k} tables {v['false_per_frame']:.3f} on {v['frames']}"
+            f'{k} tables {v["false_per_frame"]:.3f} on {v["frames"]}'
             for k, v in report['false_per_frame_by_table'].items()
         )
         + ')'
     )
     ms = report['frame_ms']
-    lines.append(f"detector per frame: p50 {ms['p50']:.1f} ms, p95 {ms['p95']:.1f} ms")
+    lines.append(f'detector per frame: p50 {ms["p50"]:.1f} ms, p95 {ms["p95"]:.1f} ms')
     return '\n'.join(lines)

@@ -18,16 +18,24 @@ from ..core.synthetic import CLASSES
 
 #: the detector's and classifier's path-traced training streams (MODEL_CARD.md): seed -> scenes
 TRAINING_STREAMS = {101: 900, 106: 500, 107: 450, 108: 300, 109: 450}
+#: the wide generator's training streams (``--variety wide --families train``): seed -> scenes
+WIDE_TRAINING_STREAMS = {111: 450, 113: 225, 114: 225}
 
 
-def recipe_sizes(streams: dict[int, int]) -> dict[str, np.ndarray]:
+def recipe_sizes(
+    streams: dict[int, int], wide_streams: dict[int, int] | None = None
+) -> dict[str, np.ndarray]:
     """Return, per class, (height, diameter, base diameter) in metres of the recipes' glasses."""
     from .pbr import make_recipe
 
     out: dict[str, list] = {c: [] for c in CLASSES}
-    for seed, count in streams.items():
+    jobs = [(seed, count, {}) for seed, count in streams.items()] + [
+        (seed, count, {'variety': 'wide', 'family_set': 'train'})
+        for seed, count in (wide_streams or {}).items()
+    ]
+    for seed, count, kw in jobs:
         for index in range(count):
-            for obj in make_recipe(seed, index).objects:
+            for obj in make_recipe(seed, index, **kw).objects:
                 if obj.kind not in out:
                     continue
                 v = obj.parts[0].mesh.vertices.astype(np.float64)
@@ -64,6 +72,7 @@ def fit_size_model(
     streams: dict[int, int],
     noise: np.ndarray,
     temperature: float = 1.0,
+    wide_streams: dict[int, int] | None = None,
 ) -> SizeModel:
     """Fit one mixture per class to ``recipe_sizes(streams)``; ``noise`` in log space is added."""
     mixtures = {c: fit_mixture(sizes[c]) for c in CLASSES}
@@ -71,6 +80,11 @@ def fit_size_model(
     source = (
         'glass-fit-sizes: recipes of seeds '
         + ', '.join(f'{s} ({n} scenes)' for s, n in streams.items())
+        + (
+            '; wide seeds ' + ', '.join(f'{s} ({n} scenes)' for s, n in wide_streams.items())
+            if wide_streams
+            else ''
+        )
         + f'; glasses: {counts}'
     )
     model = SizeModel(

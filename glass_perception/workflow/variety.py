@@ -170,7 +170,9 @@ def photo_texture(rng, name: str, size: int = 256) -> np.ndarray:
     h, w = img.shape[:2]
     side = int(rng.uniform(0.4, 1.0) * min(h, w))
     y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    tex = cv2.resize(img[y0: y0 + side, x0: x0 + side], (size, size), interpolation=cv2.INTER_AREA)
+    tex = cv2.resize(
+        img[y0: y0 + side, x0: x0 + side], (size, size), interpolation=cv2.INTER_AREA
+    )
     tint = rng.uniform(0.6, 1.15, 3).astype(np.float32)
     return np.clip(tex * tint * rng.uniform(0.7, 1.1), 0.02, 0.95).astype(np.float32)
 

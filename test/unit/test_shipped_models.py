@@ -1,9 +1,11 @@
 """
 The models shipped in the package, re-checked on path-traced scenes they never saw in training.
 
-Training and validation used seeds 101 to 110; these tests use a freshly rendered set (seed 4242)
-of the training scenes' kind. (The camera's shipped synthetic scenes are RGB-D scenes of another
-geometry, farther and steeper; glass-evaluate-3d reports the models on those.)
+Training and validation used seeds 101 to 114; these tests use freshly rendered sets: seed 4242 of
+the classic generator, seed 4243 of the wide generator's training families, and seed 4244 of the
+families and photographs the models never saw (``--families unseen``). (The camera's shipped
+synthetic scenes are RGB-D scenes of another geometry, farther and steeper; glass-evaluate-3d
+reports the models on those.)
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from glass_perception.core.detector import Detector
 from glass_perception.core.geometry import square_crop
 from glass_perception.core.models import open_classifier
+from glass_perception.core.params import DETECTOR
 from glass_perception.core.paths import DEFAULT_CLASSIFIER
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME
 from glass_perception.workflow.evaluation import evaluate_crops
@@ -21,27 +24,60 @@ FRESH_SEED = 4242
 FRESH_SCENES = 48
 
 
-@pytest.fixture(scope='module')
-def scenes():
-    """(image, [(kind, box, visibility)]) for the fresh renders and the shipped scenes."""
+def _render(seed, count, **kw):
     from glass_perception.workflow.pbr import render_pbr_scene
 
     out = []
-    for i in range(FRESH_SCENES):
-        s = render_pbr_scene(FRESH_SEED, i, 480, 360, 'fast')
+    for i in range(count):
+        s = render_pbr_scene(seed, i, 480, 360, 'fast', **kw)
         out.append((s.image, [(o.kind, o.box, o.visibility) for o in s.objects]))
     return out
 
 
-def test_classifier_on_unseen_path_traced_crops(scenes):
-    classifier = open_classifier(DEFAULT_CLASSIFIER)
-    samples = [
-        (square_crop(img, box, classifier.meta.crop_padding, 96), kind)
+@pytest.fixture(scope='module')
+def scenes():
+    """(image, [(kind, box, visibility)]) for the fresh renders of the classic generator."""
+    return _render(FRESH_SEED, FRESH_SCENES)
+
+
+@pytest.fixture(scope='module')
+def wide_scenes():
+    """Render the same for the wide generator's training families (a seed never trained on)."""
+    return _render(4243, 24, variety='wide', family_set='train')
+
+
+@pytest.fixture(scope='module')
+def unseen_scenes():
+    """Render the same for the held-out families and photographs no training scene had."""
+    return _render(4244, 16, variety='wide', family_set='unseen')
+
+
+def _crops(scenes, padding):
+    return [
+        (square_crop(img, box, padding, 96), kind)
         for img, objs in scenes
         for kind, box, vis in objs
         if kind in CLASSES and vis >= 0.6
     ]
-    report = evaluate_crops(classifier, samples)
+
+
+def _found(scenes) -> Tally:
+    """Score the detector as the node runs it (its imgsz, thresholds, duplicate removal)."""
+    from glass_perception.workflow.evaluation_detector import detect_like_node
+
+    det = Detector('', 'cpu', next(p.default for p in DETECTOR if p.name == 'imgsz'))
+    tally = Tally()
+    for img, objs in scenes:
+        truth = [
+            (box, DETECTOR_NAME[kind]) for kind, box, vis in objs if kind in CLASSES and vis >= 0.6
+        ]
+        tally.add(score_frame(truth, [(d.box, d.class_name) for d in detect_like_node(det, img)]))
+    return tally
+
+
+def test_classifier_on_unseen_path_traced_crops(scenes):
+    classifier = open_classifier(DEFAULT_CLASSIFIER)
+    report = evaluate_crops(classifier, _crops(scenes, classifier.meta.crop_padding))
     assert report['samples'] >= 80
     # Regression floors, a little below the target: the project's target is 95% per class, which
     # the shipped model meets on the 450 held-out scenes taken together (0.953 to 0.969) but not
@@ -54,18 +90,30 @@ def test_classifier_on_unseen_path_traced_crops(scenes):
 
 
 def test_detector_finds_the_glasses_of_unseen_path_traced_scenes(scenes):
-    det = Detector('', 'cpu', 320)
-    tally = Tally()
-    for img, objs in scenes:
-        truth = [
-            (box, DETECTOR_NAME[kind]) for kind, box, vis in objs if kind in CLASSES and vis >= 0.6
-        ]
-        tally.add(
-            score_frame(truth, [(d.box, d.class_name) for d in det.detect(img, 0.35, 0.5, 50)])
-        )
+    tally = _found(scenes)
     assert tally.total >= 80
-    # a regression floor: the model's held-out mAP50 is 0.97 (cup) and 0.98 (wine glass); it found
-    # 94 of 95 here
+    # a regression floor: the stage-6 detector found all 84 here at the node's imgsz 480 (its
+    # held-out recall on the classic RGB-D scenes is 96.6%)
     assert tally.accuracy >= 0.92, (
         f'{tally.correct}/{tally.total} found with the right COCO name, {tally.missed} missed'
     )
+
+
+def test_classifier_on_the_wide_generator_and_on_families_it_never_saw(wide_scenes, unseen_scenes):
+    # Regression floors on the stage-5 classifier, which never saw the wide generator: it scored
+    # 41/44 (beer_glass 9/12) on the wide scenes and 22/27 on the held-out families (the tulip is
+    # the hard one); the model card has the 500-crop figures
+    classifier = open_classifier(DEFAULT_CLASSIFIER)
+    for scenes, floor, least in ((wide_scenes, 0.84, 40), (unseen_scenes, 0.66, 20)):
+        report = evaluate_crops(classifier, _crops(scenes, classifier.meta.crop_padding))
+        assert report['samples'] >= least
+        assert report['accuracy'] >= floor, report['per_class']
+
+
+def test_detector_on_the_wide_generator_and_on_families_it_never_saw(wide_scenes, unseen_scenes):
+    # the stage-6 detector found 40 of 44 glasses of the wide scenes and 17 of 27 of the held-out
+    # families (the held-out 100 scenes: 72%; see the model card); floors leave three more misses
+    for scenes, floor, least in ((wide_scenes, 0.84, 40), (unseen_scenes, 0.5, 20)):
+        tally = _found(scenes)
+        assert tally.total >= least
+        assert tally.accuracy >= floor, f'{tally.correct}/{tally.total}, {tally.missed} missed'
