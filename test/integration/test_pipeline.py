@@ -40,8 +40,15 @@ def test_synthetic_chain_stamps_boxes_labels_and_clean_exit(start_node, ros_node
         start_node('classifier_node'),
         start_node('overlay_node'),
     ]
+    # count only frames whose truth reached us: our subscriptions match their publishers one by
+    # one, so the first frames' truth can predate ours matching
     got = spin_until(
-        ros_node, lambda: sum(1 for c in classes if c.detections) >= 8 and debug and info, 150
+        ros_node,
+        lambda: sum(1 for c in classes if c.detections and messages.stamp_key(c.header) in truth)
+        >= 8
+        and debug
+        and info,
+        150,
     )
     logs = '\n'.join(f'--- {n.name}\n{n.output()[-1500:]}' for n in nodes)
     assert got, (
