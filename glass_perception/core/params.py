@@ -44,6 +44,14 @@ class Param:
         return self.check(value) if self.check else None
 
 
+def default(params: list[Param], name: str) -> Any:
+    """Return the default of parameter ``name`` of a node's ``params`` (KeyError if unknown)."""
+    for p in params:
+        if p.name == name:
+            return p.default
+    raise KeyError(name)
+
+
 def _non_empty(v):
     return None if v.strip() else 'must not be empty'
 

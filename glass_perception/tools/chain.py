@@ -15,12 +15,12 @@ def open_chain(detector: str = '', classifier: str = '', sizes: str = '', thread
     from ..core.cpu import set_threads
     from ..core.detector import Detector
     from ..core.models import open_classifier
-    from ..core.params import DETECTOR
+    from ..core.params import default, DETECTOR
     from ..core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
     from ..core.sizes import SizeModel, sizes_path
 
     set_threads(threads)
-    imgsz = next(p.default for p in DETECTOR if p.name == 'imgsz')
+    imgsz = default(DETECTOR, 'imgsz')
     det = Detector(detector or str(DEFAULT_DETECTOR), imgsz=imgsz)
     clf = open_classifier(classifier or DEFAULT_CLASSIFIER)
     return det, clf, SizeModel.load(sizes or sizes_path(clf.path))

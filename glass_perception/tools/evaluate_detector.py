@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..core.params import DETECTOR
+    from ..core.params import default, DETECTOR
 
     p = argparse.ArgumentParser(
         prog='glass-evaluate-detector',
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         '--imgsz',
         type=int,
         nargs='+',
-        default=[next(d.default for d in DETECTOR if d.name == 'imgsz')],
+        default=[default(DETECTOR, 'imgsz')],
         help="input sizes to run at (default: the node's)",
     )
     p.add_argument(
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         '--conf',
         type=float,
-        default=next(d.default for d in DETECTOR if d.name == 'conf'),
+        default=default(DETECTOR, 'conf'),
         help="confidence threshold (default: the node's, %(default)s)",
     )
     p.add_argument('--min-visibility', type=float, default=0.6, help='default: %(default)s')

@@ -64,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.temperature_from:
         from ..core.models import open_classifier
         from ..core.detector import Detector
-        from ..core.params import DETECTOR
+        from ..core.params import default, DETECTOR
         from ..core.paths import DEFAULT_CLASSIFIER, DEFAULT_DETECTOR
         from ..workflow.evaluation_3d import evaluate_3d, fit_temperature
 
-        imgsz = args.imgsz or next(p.default for p in DETECTOR if p.name == 'imgsz')
+        imgsz = args.imgsz or default(DETECTOR, 'imgsz')
         report = evaluate_3d(
             args.temperature_from,
             Detector(str(DEFAULT_DETECTOR), imgsz=imgsz),

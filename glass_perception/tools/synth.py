@@ -32,7 +32,7 @@ import sys
 from tqdm import tqdm
 
 from ..core.errors import ModelLoadError
-from ..core.params import DETECTOR
+from ..core.params import default, DETECTOR
 from ..workflow.datasets import (
     crops_from_detection,
     export_classification,
@@ -44,10 +44,6 @@ from ..workflow.pbr import QUALITIES, VARIETIES
 from ..workflow.variety import FAMILY_SETS
 
 
-def _default(params, name):
-    return next(p.default for p in params if p.name == name)
-
-
 def _detector_boxes(args):
     """
     Return the image -> boxes function of ``--detector``.
@@ -56,12 +52,12 @@ def _detector_boxes(args):
     """
     from ..core.detector import Detector
 
-    classes = set(_default(DETECTOR, 'crop_classes'))
+    classes = set(default(DETECTOR, 'crop_classes'))
     det = Detector(args.detector, imgsz=args.imgsz)
     return lambda image: [
         d.box
         for d in det.detect(
-            image, args.conf, _default(DETECTOR, 'iou'), _default(DETECTOR, 'max_det')
+            image, args.conf, default(DETECTOR, 'iou'), default(DETECTOR, 'max_det')
         )
         if d.class_name in classes
     ]
@@ -150,13 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument(
         '--imgsz',
         type=int,
-        default=_default(DETECTOR, 'imgsz'),
+        default=default(DETECTOR, 'imgsz'),
         help='with --detector: its input size',
     )
     k.add_argument(
         '--conf',
         type=float,
-        default=_default(DETECTOR, 'conf'),
+        default=default(DETECTOR, 'conf'),
         help='with --detector: its confidence threshold',
     )
     k.add_argument(

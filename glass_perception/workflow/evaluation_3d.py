@@ -27,12 +27,8 @@ from ..core.camera_model import Intrinsics, parse_camera_info_yaml
 from ..core.geometry import Box, match_boxes, square_crop
 from ..core.labels import rank
 from ..core.localizer import localize_frame, Localizer, naive_centre, SURFACE
-from ..core.params import DETECTOR
+from ..core.params import default, DETECTOR
 from ..core.synthetic import CLASSES
-
-
-def _default(name):
-    return next(p.default for p in DETECTOR if p.name == name)
 
 
 def load_rgbd_folder(folder: Path):
@@ -136,7 +132,10 @@ def evaluate_3d(
         found = detect_like_node(detector, colour)
         boxes = [d.box for d in found]
         crops = [
-            square_crop(colour, b, _default('crop_padding'), _default('crop_size')) for b in boxes
+            square_crop(
+                colour, b, default(DETECTOR, 'crop_padding'), default(DETECTOR, 'crop_size')
+            )
+            for b in boxes
         ]
         probs = classifier.predict(crops) if crops else np.zeros((0, 3))
         dets = [
@@ -206,8 +205,8 @@ def evaluate_3d(
         'settings': {
             'min_visibility': min_visibility,
             'distance_m': list(distance),
-            'detector_conf': _default('conf'),
-            'imgsz': _default('imgsz'),
+            'detector_conf': default(DETECTOR, 'conf'),
+            'imgsz': default(DETECTOR, 'imgsz'),
         },
         'rows': tally.rows,
     }

@@ -26,7 +26,7 @@ import numpy as np
 
 from .scoring import percentiles
 from ..core.geometry import Box, match_boxes
-from ..core.params import DETECTOR
+from ..core.params import default, DETECTOR
 from ..core.synthetic import CLASSES, DETECTOR_NAME
 from ..core.tracking import drop_duplicates
 
@@ -34,10 +34,6 @@ from ..core.tracking import drop_duplicates
 HEIGHT_BINS = ((0, 24), (24, 32), (32, 64), (64, 128), (128, 10_000))
 #: metres from the camera to the middle of the glass's axis
 DISTANCE_BINS = ((0.0, 0.6), (0.6, 0.9), (0.9, 1.2), (1.2, 1000.0))
-
-
-def _default(name):
-    return next(p.default for p in DETECTOR if p.name == name)
 
 
 def load_scenes(folder: Path, split: str = 'test'):
@@ -99,10 +95,10 @@ def _bin(value, bins) -> str | None:
 
 def detect_like_node(detector, image: np.ndarray, conf: float | None = None) -> list:
     """Return the kept crop-class detections of one frame, as detector_node keeps them."""
-    conf = _default('conf') if conf is None else conf
-    found = detector.detect(image, conf, _default('iou'), _default('max_det'))
-    keep = _default('crop_classes')
-    found = drop_duplicates(found, keep, _default('duplicate_iou'))
+    conf = default(DETECTOR, 'conf') if conf is None else conf
+    found = detector.detect(image, conf, default(DETECTOR, 'iou'), default(DETECTOR, 'max_det'))
+    keep = default(DETECTOR, 'crop_classes')
+    found = drop_duplicates(found, keep, default(DETECTOR, 'duplicate_iou'))
     return [d for d in found if d.class_name in keep]
 
 
@@ -122,10 +118,10 @@ def evaluate_detector(
     border and at least ``min_height`` pixels tall; the bins count every such glass regardless of
     height. ``conf`` replaces the node's default threshold.
     """
-    conf = _default('conf') if conf is None else conf
+    conf = default(DETECTOR, 'conf') if conf is None else conf
     rows, frame_ms = [], []
-    tp_boxes = dict.fromkeys(_default('crop_classes'), 0)
-    fp_boxes = dict.fromkeys(_default('crop_classes'), 0)
+    tp_boxes = dict.fromkeys(default(DETECTOR, 'crop_classes'), 0)
+    fp_boxes = dict.fromkeys(default(DETECTOR, 'crop_classes'), 0)
     fp_by_table: dict[str, list[int]] = {}
     for stem, image, objects in progress(list(load_scenes(folder, split))):
         t0 = time.perf_counter()
@@ -190,8 +186,8 @@ def evaluate_detector(
             'min_visibility': min_visibility,
             'min_height_px': min_height,
             'conf': conf,
-            'iou': _default('iou'),
-            'duplicate_iou': _default('duplicate_iou'),
+            'iou': default(DETECTOR, 'iou'),
+            'duplicate_iou': default(DETECTOR, 'duplicate_iou'),
             'imgsz': getattr(detector, 'imgsz', None),
             'runtime': getattr(detector, 'runtime', None),
         },

@@ -39,17 +39,13 @@ from .scoring import percentiles
 from ..core.geometry import Box, square_crop
 from ..core.labels import label_batch
 from ..core.localizer import localize_frame, Localizer
-from ..core.params import CLASSIFIER, DETECTOR, LOCALIZER
+from ..core.params import CLASSIFIER, default, DETECTOR, LOCALIZER
 from ..core.synthetic import CLASSES
 from ..core.temporal import LabelSettings, PositionSettings, TrackLabels, TrackSmoothing
 from ..core.tf_buffer import camera_in_world, TransformBuffer
 from ..core.tracking import ALGORITHMS, assign_ids, drop_duplicates, make_tracker
 
-DEFAULT_TRACKER = next(p.default for p in DETECTOR if p.name == 'tracker')
-
-
-def _default(params, name):
-    return next(p.default for p in params if p.name == name)
+DEFAULT_TRACKER = default(DETECTOR, 'tracker')
 
 
 def _iou_distance(truth: list[Box], hyp: list[Box], max_d: float = 0.5) -> np.ndarray:
@@ -70,7 +66,7 @@ def _frames(folder: Path):
 
 
 def _detections(detector, colour, conf: float):
-    return detector.detect(colour, conf, _default(DETECTOR, 'iou'), _default(DETECTOR, 'max_det'))
+    return detector.detect(colour, conf, default(DETECTOR, 'iou'), default(DETECTOR, 'max_det'))
 
 
 class _Sequence:
@@ -80,12 +76,12 @@ class _Sequence:
         self.name = folder.name
         self.frames = []
         # what the detector node runs at while tracking (core.tracking.detect_conf)
-        low = min(_default(DETECTOR, 'conf'), _default(DETECTOR, 'track_low_conf'))
+        low = min(default(DETECTOR, 'conf'), default(DETECTOR, 'track_low_conf'))
         for stem, colour, depth, camera, truth, stamp in _frames(folder):
             found = drop_duplicates(
                 _detections(detector, colour, low),
-                _default(DETECTOR, 'crop_classes'),
-                _default(DETECTOR, 'duplicate_iou'),
+                default(DETECTOR, 'crop_classes'),
+                default(DETECTOR, 'duplicate_iou'),
             )
             self.frames.append((stem, colour, depth, camera, truth, stamp, found))
 
@@ -94,10 +90,10 @@ def _node_tracker(algorithm: str):
     """Return the tracker the detector node makes with its default parameters."""
     return make_tracker(
         algorithm,
-        _default(DETECTOR, 'conf'),
-        _default(DETECTOR, 'track_low_conf'),
-        _default(DETECTOR, 'track_buffer_s'),
-        _default(DETECTOR, 'cut_threshold'),
+        default(DETECTOR, 'conf'),
+        default(DETECTOR, 'track_low_conf'),
+        default(DETECTOR, 'track_buffer_s'),
+        default(DETECTOR, 'cut_threshold'),
     )
 
 
@@ -129,8 +125,8 @@ def mot_figures(sequences, algorithm: str, min_visibility: float) -> tuple[dict,
     """Return (figures per sequence and overall, per sequence the frame -> {gt id: hyp id})."""
     import motmetrics as mm
 
-    conf = _default(DETECTOR, 'conf')
-    crop_classes = set(_default(DETECTOR, 'crop_classes'))
+    conf = default(DETECTOR, 'conf')
+    crop_classes = set(default(DETECTOR, 'crop_classes'))
     accs, names, matches = [], [], {}
     for seq in sequences:
         tracker = _node_tracker(algorithm)
@@ -182,27 +178,27 @@ def temporal_figures(
     The smoothing settings are the nodes' defaults unless given (to choose them on sequences
     that are not the held-out ones).
     """
-    conf = _default(DETECTOR, 'conf')
-    crop_classes = set(_default(DETECTOR, 'crop_classes'))
-    fragile_classes = _default(CLASSIFIER, 'fragile_classes')
-    threshold = _default(CLASSIFIER, 'fragile_threshold')
+    conf = default(DETECTOR, 'conf')
+    crop_classes = set(default(DETECTOR, 'crop_classes'))
+    fragile_classes = default(CLASSIFIER, 'fragile_classes')
+    threshold = default(CLASSIFIER, 'fragile_threshold')
     label_settings = label_settings or LabelSettings(
-        window=_default(CLASSIFIER, 'label_window'),
-        hysteresis=_default(CLASSIFIER, 'label_hysteresis'),
-        expiry_s=_default(CLASSIFIER, 'track_expiry_s'),
+        window=default(CLASSIFIER, 'label_window'),
+        hysteresis=default(CLASSIFIER, 'label_hysteresis'),
+        expiry_s=default(CLASSIFIER, 'track_expiry_s'),
     )
     position_settings = position_settings or PositionSettings(
-        walk_sigma=_default(LOCALIZER, 'position_walk_sigma'),
-        expiry_s=_default(LOCALIZER, 'track_expiry_s'),
+        walk_sigma=default(LOCALIZER, 'position_walk_sigma'),
+        expiry_s=default(LOCALIZER, 'track_expiry_s'),
     )
     rows = []  # one per matched track-frame
     smooth_ms, raw_ms = [], []
     for seq in sequences:
         tracker = _node_tracker(DEFAULT_TRACKER)
-        labels = TrackLabels(label_settings, _default(CLASSIFIER, 'fragile_release_frames'))
+        labels = TrackLabels(label_settings, default(CLASSIFIER, 'fragile_release_frames'))
         smoothing = TrackSmoothing(
             position_settings,
-            _default(LOCALIZER, 'fragile_release_frames'),
+            default(LOCALIZER, 'fragile_release_frames'),
         )
         tf = TransformBuffer()  # what the camera node publishes on /tf, the localizer looks up
         localizer = Localizer(base_ratios=sizes.base_ratio)
@@ -214,8 +210,8 @@ def temporal_figures(
                 square_crop(
                     colour,
                     d.box,
-                    _default(DETECTOR, 'crop_padding'),
-                    _default(DETECTOR, 'crop_size'),
+                    default(DETECTOR, 'crop_padding'),
+                    default(DETECTOR, 'crop_size'),
                 )
                 for d, _ in chosen
             ]
