@@ -182,6 +182,12 @@ def test_a_killed_node_is_restarted_and_the_pipeline_resumes(start_node, ros_nod
     detector = start_node('detector_node', namespace=f'/{ns}')
     classifier = start_node('classifier_node', {'stale_after_s': 1.0}, namespace=f'/{ns}')
     assert spin_until(ros_node, lambda: len(classes) >= 3, 150), classifier.output()[-2000:]
+    # our /diagnostics subscription matches the nodes' publishers one by one: hear all three first
+    assert spin_until(
+        ros_node,
+        lambda: {'camera_node', 'detector_node', 'classifier_node'} <= set(health.latest),
+        30,
+    ), sorted(health.latest)
 
     detector.proc.kill()  # the detector dies hard
     detector.proc.wait(10)
