@@ -84,13 +84,8 @@ def load_scenes(folder: Path, split: str = 'test'):
         yield stem, image, objects
 
 
-def _bin(value, bins) -> str | None:
-    if value is None:
-        return None
-    for lo, hi in bins:
-        if lo <= value < hi:
-            return f'{lo:g}-{hi:g}' if hi < 1000 else f'>={lo:g}'
-    return None
+def _bin_name(lo: float, hi: float) -> str:
+    return f'{lo:g}-{hi:g}' if hi < 1000 else f'>={lo:g}'
 
 
 def detect_like_node(detector, image: np.ndarray, conf: float | None = None) -> list:
@@ -202,9 +197,8 @@ def _rate(rows) -> float | None:
 def _by(rows, key, bins) -> dict:
     out: dict[str, dict] = {}
     for lo, hi in bins:
-        name = _bin(lo, bins)
         mine = [r for r in rows if r[key] is not None and lo <= r[key] < hi]
-        out[name] = {'glasses': len(mine), 'recall': _rate(mine)}
+        out[_bin_name(lo, hi)] = {'glasses': len(mine), 'recall': _rate(mine)}
     return out
 
 
