@@ -54,9 +54,12 @@ def test_synthetic_rgbd_chain_gives_glasses_in_metres_and_markers(start_node, ro
         # classification published before ours matched. Only those may be missing here.
         return messages.stamp_key(msg.header) in classes
 
-    got = spin_until(
-        ros_node, lambda: sum(bool(f.detections) and seen_here(f) for f in found) >= 8, 180
-    )
+    def scorable(msg):
+        # the truth subscriptions match late the same way: wait for frames we can score
+        key = messages.stamp_key(msg.header)
+        return bool(msg.detections) and seen_here(msg) and key in truth2d and key in truth3d
+
+    got = spin_until(ros_node, lambda: sum(scorable(f) for f in found) >= 8, 180)
     logs = '\n'.join(f'--- {n.name}\n{n.output()[-1500:]}' for n in nodes)
     assert got, f'{len(found)} Detection3DArray messages\n{logs}'
 
