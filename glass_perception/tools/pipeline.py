@@ -132,6 +132,50 @@ class MemoryLog:
         return out
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a process in seconds (Linux /proc), None once it is gone."""
+    try:
+        # the fields after the command name: state is the first, utime the 12th, stime the 13th
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuLog:
+    """
+    The CPU each process used over the measured seconds, in cores (1.0 = one core busy).
+
+    Where a pipeline shares a few cores, this says how much of them the models got and how much
+    went to the camera, the DDS hops, the other nodes and this monitor.
+    """
+
+    def __init__(self):
+        self.start: dict[str, tuple[float, float]] = {}
+        self.end: dict[str, tuple[float, float]] = {}
+
+    def sample(self, procs: dict, measuring_since: float | None) -> None:
+        if measuring_since is None:
+            return
+        now = time.monotonic()
+        used = {name: cpu_seconds(p.pid) for name, p in procs.items()}
+        own = os.times()
+        used['monitor'] = own.user + own.system
+        for name, cpu in used.items():
+            if cpu is None:
+                continue
+            self.start.setdefault(name, (now, cpu))
+            self.end[name] = (now, cpu)
+
+    def report(self) -> dict:
+        out = {}
+        for name, (t1, c1) in self.end.items():
+            t0, c0 = self.start[name]
+            if t1 - t0 >= 1.0:
+                out[name] = {'cores': (c1 - c0) / (t1 - t0), 'seconds': t1 - t0}
+        return out
+
+
 def node_command(name: str, params: Path, namespace: str, overrides: dict) -> list[str]:
     cmd = [
         sys.executable,
@@ -574,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     started = time.monotonic()
     memory = MemoryLog(args.memory_warmup)
+    cpu = CpuLog()
     next_sample = 0.0
     try:
         while stop['why'] is None:
@@ -581,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
             monitor.start_camera_when_ready()
             if time.monotonic() >= next_sample:
                 memory.sample(procs, monitor.first_time)
+                cpu.sample(procs, monitor.first_time)
                 next_sample = time.monotonic() + 1.0
             dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
             if dead:
@@ -640,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         report['node_exit_codes'] = {n: p.returncode for n, p in procs.items()}
         report['bare_models'] = baseline
         report['memory'] = memory.report()
+        report['cpu'] = cpu.report()
         report['frames'] = frame_accounting(report['health'], monitor.classified)
         monitor.node.destroy_node()
         rclpy.try_shutdown()
@@ -762,6 +809,13 @@ def print_summary(r: dict) -> None:
         print(
             f'  {name:<16} resident memory start {start} MiB, end {m["end_mb"]:.0f} MiB, '
             f'peak {m["peak_mb"]:.0f} MiB, growth {growth}'
+        )
+    if r.get('cpu'):
+        shares = ', '.join(f'{n} {c["cores"]:.2f}' for n, c in sorted(r['cpu'].items()))
+        total = sum(c['cores'] for c in r['cpu'].values())
+        print(
+            f'CPU over the measured seconds, in cores ({os.cpu_count()} here): {shares}; '
+            f'all {total:.2f}'
         )
     print(f'node exit codes: {r["node_exit_codes"]}')
 

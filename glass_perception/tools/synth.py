@@ -12,6 +12,7 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
   glass-synth crops    --from work/det --split train2 --out work/crops/det_train2 \
       --detector glass_perception/models/glass_yolo11n.pt  # cut around detected boxes
+  glass-synth yolo     --from work/rgbd/train --out work/det --split rgbd   # RGB-D frames as YOLO
 
 'detect' can be interrupted: run the same command again and it goes on where it stopped.
 
@@ -35,6 +36,7 @@ from ..core.errors import ModelLoadError
 from ..core.params import default, DETECTOR
 from ..workflow.datasets import (
     crops_from_detection,
+    detection_split_from_rgbd,
     export_classification,
     export_detection,
     RENDERERS,
@@ -82,6 +84,8 @@ def _rgbd(args) -> int:
             args.scenes,
             args.quality,
             progress=lambda it: tqdm(it, desc='pbr rgbd', unit='scene'),
+            variety=args.variety,
+            family_set=args.families,
         )
     except ValueError as e:
         print(f'glass-synth: {e}', file=sys.stderr)
@@ -130,9 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         'classify', help='square crops in class folders (cup, beer_glass, soju_glass)'
     )
-    k = sub.add_parser('crops', help="classification crops cut from scenes that 'detect' rendered")
-    k.add_argument('--from', dest='det', type=Path, required=True, help='the detect --out folder')
-    k.add_argument('--split', default='train')
+    k = sub.add_parser(
+        'crops', help="classification crops cut from scenes that 'detect' or 'rgbd' rendered"
+    )
+    k.add_argument(
+        '--from',
+        dest='det',
+        type=Path,
+        required=True,
+        help='the detect --out folder (with --split), or an rgbd --out folder',
+    )
+    k.add_argument('--split', default='train', help='the detect split (not for rgbd folders)')
     k.add_argument('--out', type=Path, required=True)
     k.add_argument('--seed', type=int, default=0, help='seed of the simulated box error')
     k.add_argument(
@@ -167,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(
             '--box-jitter', type=float, default=0.05, help='simulated detector box error'
         )
+    y = sub.add_parser(
+        'yolo', help="add an 'rgbd' folder's colour frames to a YOLO dataset as one more split"
+    )
+    y.add_argument('--from', dest='rgbd', type=Path, required=True, help='the rgbd --out folder')
+    y.add_argument('--out', type=Path, required=True, help='the YOLO dataset (detect --out)')
+    y.add_argument('--split', required=True)
     r = sub.add_parser(
         'rgbd',
         help='RGB-D scenes (colour, depth as an active-stereo camera sees glass, calibration, '
@@ -206,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
             default='default',
             help='pbr samples per pixel and path depth: preview (tests), fast, default, high',
         )
+    for s in (c, d, r):
         s.add_argument(
             '--variety',
             choices=VARIETIES,
@@ -245,6 +264,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f'glass-synth: {e}', file=sys.stderr)
             return 2
         print(json.dumps({'out': str(args.out), 'crops': counts}))
+        return 0
+    if args.what == 'yolo':
+        try:
+            n = detection_split_from_rgbd(args.rgbd, args.out, args.split)
+        except FileNotFoundError as e:
+            print(f'glass-synth: {e}', file=sys.stderr)
+            return 2
+        print(json.dumps({'out': str(args.out), 'split': args.split, 'objects': n}))
         return 0
     if args.what == 'rgbd':
         return _rgbd(args)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.atomic import atomic_path, atomic_write_text
 from ..core.geometry import Box, match_boxes, square_crop
-from ..core.synthetic import CLASSES, DETECTOR_CLASSES, render_scene, Scene
+from ..core.synthetic import CLASSES, DETECTOR_CLASSES, DETECTOR_NAME, render_scene, Scene
 
 Progress = Callable[[Iterable], Iterable]
 Renderer = Callable[..., Scene]  # (seed, index, width, height, kinds=None) -> Scene
@@ -123,15 +123,11 @@ def export_detection(
         _imwrite(
             root / 'images' / split / f'{stem}.jpg', scene.image, [cv2.IMWRITE_JPEG_QUALITY, 92]
         )
-        rows = []
-        for o in scene.objects:
-            cls = DETECTOR_CLASSES.index(o.detector_name)
-            rows.append(
-                f'{cls} {o.box.cx / width:.6f} {o.box.cy / height:.6f} '
-                f'{o.box.w / width:.6f} {o.box.h / height:.6f}'
-            )
-        atomic_write_text(
-            root / 'labels' / split / f'{stem}.txt', '\n'.join(rows) + ('\n' if rows else '')
+        _write_labels(
+            root / 'labels' / split / f'{stem}.txt',
+            [(o.detector_name, o.box) for o in scene.objects],
+            width,
+            height,
         )
         truth[stem] = [
             {
@@ -147,13 +143,75 @@ def export_detection(
         if len(truth) % 10 == 0:
             atomic_write_text(truth_file, json.dumps(truth, indent=0))
     atomic_write_text(truth_file, json.dumps(truth, indent=0))
+    _write_data_yaml(root)
+    return sum(len(objs) for objs in truth.values())
+
+
+def _write_labels(path: Path, objects, width: int, height: int) -> None:
+    """One YOLO label file: a ``cls cx cy w h`` row (normalised) per (COCO name, box)."""
+    rows = [
+        f'{DETECTOR_CLASSES.index(name)} {box.cx / width:.6f} {box.cy / height:.6f} '
+        f'{box.w / width:.6f} {box.h / height:.6f}'
+        for name, box in objects
+    ]
+    atomic_write_text(path, '\n'.join(rows) + ('\n' if rows else ''))
+
+
+def _write_data_yaml(root: Path) -> None:
+    """(Re)write ``data.yaml`` naming every split under ``root/images`` and the COCO names."""
     splits = sorted(p.name for p in (root / 'images').iterdir() if p.is_dir())
     lines = [f'path: {root.resolve()}']
     lines += [f'{s}: images/{s}' for s in splits]
     lines.append('names:')
     lines += [f'  {i}: {name}' for i, name in enumerate(DETECTOR_CLASSES)]
     atomic_write_text(root / 'data.yaml', '\n'.join(lines) + '\n')
-    return sum(len(objs) for objs in truth.values())
+
+
+def detection_split_from_rgbd(rgbd_root: Path, root: Path, split: str) -> int:
+    """
+    Add an ``rgbd`` folder's colour frames to the YOLO dataset ``root`` as split ``split``.
+
+    The images are copied and labelled from the 3D truth's boxes, and ``truth_<split>.json`` is
+    written as ``export_detection`` writes it, so the split trains the detector and
+    ``load_scenes`` and ``crops`` read it like any other. Returns the number of labelled objects.
+    """
+    import shutil
+
+    rgbd_root, root = Path(rgbd_root), Path(root)
+    if not (rgbd_root / 'truth.json').is_file():
+        raise FileNotFoundError(f'{rgbd_root}: no truth.json (not a glass-synth rgbd folder)')
+    truth = json.loads((rgbd_root / 'truth.json').read_text())
+    (root / 'images' / split).mkdir(parents=True, exist_ok=True)
+    (root / 'labels' / split).mkdir(parents=True, exist_ok=True)
+    out = {}
+    for stem, scene in sorted(truth.items()):
+        colour = rgbd_root / 'color' / f'{stem}.jpg'
+        image = cv2.imread(str(colour), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f'{colour}: missing or unreadable')
+        height, width = image.shape[:2]
+        shutil.copyfile(colour, root / 'images' / split / f'{stem}.jpg')
+        objects = [(o, Box(*o['box'])) for o in scene['objects']]
+        _write_labels(
+            root / 'labels' / split / f'{stem}.txt',
+            [(DETECTOR_NAME[o['kind']], box) for o, box in objects],
+            width,
+            height,
+        )
+        out[stem] = [
+            {
+                'kind': o['kind'],
+                'variant': o['variant'],
+                'box': list(o['box']),
+                'visibility': o['visibility'],
+                'distance': float(np.linalg.norm(o['centre'])),
+                **({'scene': scene['scene']} if scene.get('scene') else {}),
+            }
+            for o, _ in objects
+        ]
+    atomic_write_text(root / f'truth_{split}.json', json.dumps(out, indent=0))
+    _write_data_yaml(root)
+    return sum(len(objs) for objs in out.values())
 
 
 def jitter_box(box: Box, rng: np.random.Generator, amount: float) -> Box:
@@ -237,6 +295,68 @@ def export_classification(
     return counts
 
 
+def load_scenes(folder: Path, split: str = 'test'):
+    """
+    Iterate over (stem, BGR image, objects) of a ``glass-synth detect`` or ``rgbd`` folder.
+
+    Objects are plain dicts: kind, variant, box, visibility, truncated (the box touches the image
+    border), distance (metres to the glass's centre, None where the truth has none) and table
+    (the wide generator's table surface, else 'procedural'). ``split`` names the detect split; an
+    rgbd folder (``truth.json`` beside ``color/``) has none.
+    """
+    folder = Path(folder)
+    if (folder / 'truth.json').is_file():  # glass-synth rgbd
+        return _rgbd_scenes(folder, json.loads((folder / 'truth.json').read_text()))
+    truth_file = folder / f'truth_{split}.json'
+    if not truth_file.is_file():
+        raise FileNotFoundError(f'{folder}: neither truth.json (rgbd) nor {truth_file.name}')
+    return _detect_scenes(folder, split, json.loads(truth_file.read_text()))
+
+
+def _rgbd_scenes(folder: Path, truth: dict):
+    for stem in sorted(truth):
+        image = cv2.imread(str(folder / 'color' / f'{stem}.jpg'), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f'{folder}/color/{stem}.jpg: missing or unreadable')
+        objects = [
+            {
+                'kind': o['kind'],
+                'variant': o['variant'],
+                'box': Box(*o['box']),
+                'visibility': o['visibility'],
+                'truncated': bool(o['truncated']),
+                'distance': float(np.linalg.norm(o['centre'])),
+                'table': (truth[stem].get('scene') or {}).get('table', 'procedural'),
+            }
+            for o in truth[stem]['objects']
+        ]
+        yield stem, image, objects
+
+
+def _detect_scenes(folder: Path, split: str, truth: dict):
+    for stem in sorted(truth):
+        image = cv2.imread(str(folder / 'images' / split / f'{stem}.jpg'), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f'{folder}/images/{split}/{stem}.jpg: missing or unreadable')
+        h, w = image.shape[:2]
+        objects = []
+        for o in truth[stem]:
+            box = Box(*o['box'])
+            x0, y0, x1, y1 = box.xyxy()
+            objects.append(
+                {
+                    'kind': o['kind'],
+                    'variant': o['variant'],
+                    'box': box,
+                    'visibility': o['visibility'],
+                    'truncated': x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1,
+                    'distance': o.get('distance'),
+                    'table': (o.get('scene') or {}).get('table', 'procedural'),
+                }
+            )
+        yield stem, image, objects
+
+
 def crops_from_detection(
     det_root: Path,
     split: str,
@@ -252,8 +372,9 @@ def crops_from_detection(
     """
     Cut classification crops from the scenes ``export_detection`` rendered (no second render).
 
-    Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it, and
-    cuts the glasses exactly as ``export_classification`` does.
+    Reads ``det_root/images/<split>`` and the ground truth ``truth_<split>.json`` beside it (or an
+    rgbd folder's ``color/`` and ``truth.json``), and cuts the glasses exactly as
+    ``export_classification`` does.
 
     With ``boxes`` (an image -> the boxes a detector reports), each glass is cut around the
     detected box matched to it (IoU >= ``min_iou``) instead of its jittered true box, into
@@ -261,24 +382,14 @@ def crops_from_detection(
     error. Glasses the detector misses are skipped and counted under ``missed_by_detector``.
     """
     det_root, root = Path(det_root), Path(root)
-    truth_file = det_root / f'truth_{split}.json'
-    if not truth_file.is_file():
-        raise FileNotFoundError(
-            f'{truth_file} not found: render the split with glass-synth detect first'
-        )
-    truth = json.loads(truth_file.read_text())
+    scenes = load_scenes(det_root, split)
     for c in CLASSES:
         (root / c).mkdir(parents=True, exist_ok=True)
     counts = dict.fromkeys(CLASSES, 0)
     rng = np.random.default_rng([int(seed), 99992])
     missed = 0
-    for stem in progress(sorted(truth)):
-        image = cv2.imread(str(det_root / 'images' / split / f'{stem}.jpg'), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(
-                f'{det_root / "images" / split / stem}.jpg is missing or unreadable'
-            )
-        objects = [(o['kind'], Box(*o['box']), o.get('visibility', 1.0)) for o in truth[stem]]
+    for stem, image, truth in progress(scenes):
+        objects = [(o['kind'], o['box'], o['visibility']) for o in truth]
         if boxes is None:
             _cut_crops(
                 root,

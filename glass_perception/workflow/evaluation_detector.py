@@ -17,15 +17,14 @@ rendered since the wide generator) and ``glass-synth rgbd`` (640x480, distance f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 import time
 
-import cv2
 import numpy as np
 
+from .datasets import load_scenes
 from .scoring import percentiles
-from ..core.geometry import Box, match_boxes
+from ..core.geometry import match_boxes
 from ..core.params import default, DETECTOR
 from ..core.synthetic import CLASSES, DETECTOR_NAME
 from ..core.tracking import drop_duplicates
@@ -34,54 +33,6 @@ from ..core.tracking import drop_duplicates
 HEIGHT_BINS = ((0, 24), (24, 32), (32, 64), (64, 128), (128, 10_000))
 #: metres from the camera to the middle of the glass's axis
 DISTANCE_BINS = ((0.0, 0.6), (0.6, 0.9), (0.9, 1.2), (1.2, 1000.0))
-
-
-def load_scenes(folder: Path, split: str = 'test'):
-    """Yield (stem, BGR image, objects) from a detect or rgbd folder; objects as plain dicts."""
-    folder = Path(folder)
-    if (folder / 'truth.json').is_file():  # glass-synth rgbd
-        truth = json.loads((folder / 'truth.json').read_text())
-        for stem in sorted(truth):
-            image = cv2.imread(str(folder / 'color' / f'{stem}.jpg'), cv2.IMREAD_COLOR)
-            objects = [
-                {
-                    'kind': o['kind'],
-                    'variant': o['variant'],
-                    'box': Box(*o['box']),
-                    'visibility': o['visibility'],
-                    'truncated': bool(o['truncated']),
-                    'distance': float(np.linalg.norm(o['centre'])),
-                    'table': 'procedural',
-                }
-                for o in truth[stem]['objects']
-            ]
-            yield stem, image, objects
-        return
-    truth_file = folder / f'truth_{split}.json'
-    if not truth_file.is_file():
-        raise FileNotFoundError(f'{folder}: neither truth.json (rgbd) nor {truth_file.name}')
-    truth = json.loads(truth_file.read_text())
-    for stem in sorted(truth):
-        image = cv2.imread(str(folder / 'images' / split / f'{stem}.jpg'), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(f'{folder}/images/{split}/{stem}.jpg: missing or unreadable')
-        h, w = image.shape[:2]
-        objects = []
-        for o in truth[stem]:
-            box = Box(*o['box'])
-            x0, y0, x1, y1 = box.xyxy()
-            objects.append(
-                {
-                    'kind': o['kind'],
-                    'variant': o['variant'],
-                    'box': box,
-                    'visibility': o['visibility'],
-                    'truncated': x0 <= 1 or y0 <= 1 or x1 >= w - 1 or y1 >= h - 1,
-                    'distance': o.get('distance'),
-                    'table': (o.get('scene') or {}).get('table', 'procedural'),
-                }
-            )
-        yield stem, image, objects
 
 
 def _bin_name(lo: float, hi: float) -> str:

@@ -91,11 +91,13 @@ class RGBDScene:
     table_plane: tuple[float, float, float, float] = (0.0, -1.0, 0.0, 0.0)
     #: (R, t): p_optical [m] = R @ p_world [cm] / 100 + t
     camera_pose: tuple[np.ndarray, np.ndarray] | None = None
+    meta: dict = field(default_factory=dict)  # how the wide generator drew it (table, wall)
 
     def truth_json(self, with_pose: bool = False) -> dict:
         out = {
             'objects': [o.to_json() for o in self.objects],
             'table_plane': [round(v, 6) for v in self.table_plane],
+            **({'scene': self.meta} if self.meta else {}),
         }
         if with_pose and self.camera_pose is not None:
             rot, t = self.camera_pose
@@ -130,9 +132,20 @@ def camera_info_yaml(camera_name: str = 'glass_synthetic_rgbd') -> str:
     )
 
 
-def rgbd_recipe(seed: int, index: int, max_objects: int = 4):
-    """Return make_recipe's scene with the RGB-D camera: distance, look-down angle, fixed K."""
-    recipe = make_recipe(seed, index, max_objects)
+def rgbd_recipe(
+    seed: int,
+    index: int,
+    max_objects: int = 4,
+    variety: str = 'classic',
+    family_set: str = 'all',
+):
+    """
+    Return make_recipe's scene with the RGB-D camera: distance, look-down angle, fixed K.
+
+    ``variety`` and ``family_set`` choose make_recipe's generator; the camera is drawn the same
+    way for both, so 'classic' scenes are the ones every earlier RGB-D folder holds.
+    """
+    recipe = make_recipe(seed, index, max_objects, variety=variety, family_set=family_set)
     rng = np.random.default_rng([int(seed), int(index), 777])
     distance = rng.uniform(*DISTANCE_CM)
     down = math.radians(rng.uniform(*LOOK_DOWN_DEG))
@@ -269,9 +282,16 @@ def _truth(recipe, obj, box, visibility, rot, t) -> ObjectTruth:
     )
 
 
-def render_rgbd_scene(seed: int, index: int, quality: str = 'fast') -> RGBDScene:
+def render_rgbd_scene(
+    seed: int,
+    index: int,
+    quality: str = 'fast',
+    variety: str = 'classic',
+    family_set: str = 'all',
+) -> RGBDScene:
     """Path trace RGB-D scene ``index`` of stream ``seed``, with its sensor depth and truth."""
-    return render_rgbd_recipe(rgbd_recipe(seed, index), seed, index, quality)
+    recipe = rgbd_recipe(seed, index, variety=variety, family_set=family_set)
+    return render_rgbd_recipe(recipe, seed, index, quality)
 
 
 def render_rgbd_recipe(
@@ -330,6 +350,7 @@ def render_rgbd_recipe(
         objects=objects,
         table_plane=(float(normal[0]), float(normal[1]), float(normal[2]), d),
         camera_pose=(rot, t),
+        meta=dict(recipe.meta),
     )
 
 
@@ -352,6 +373,8 @@ def export_rgbd(
     count: int,
     quality: str = 'fast',
     progress=lambda it: it,
+    variety: str = 'classic',
+    family_set: str = 'all',
 ) -> int:
     """
     Render ``count`` scenes of stream ``seed`` into an ``rgbd:DIR`` folder; return the count.
@@ -366,12 +389,17 @@ def export_rgbd(
     from ..core.atomic import atomic_write_text
 
     root = Path(root)
+    rgbd_recipe(seed, 0, variety=variety, family_set=family_set)  # ValueError before any file
     (root / 'color').mkdir(parents=True, exist_ok=True)
     (root / 'depth').mkdir(parents=True, exist_ok=True)
     atomic_write_text(root / 'camera_info.yaml', camera_info_yaml())
     truth_file = root / 'truth.json'
     truth = json.loads(truth_file.read_text()) if truth_file.is_file() else {}
-    settings = {'seed': int(seed), 'quality': quality}
+    settings = {
+        'seed': int(seed),
+        'quality': quality,
+        **({'variety': variety, 'families': family_set} if variety != 'classic' else {}),
+    }
     meta_file = root / 'rgbd_settings.json'
     if meta_file.is_file() and json.loads(meta_file.read_text()) != settings:
         raise ValueError(
@@ -383,7 +411,7 @@ def export_rgbd(
         colour, depth = root / 'color' / f'{stem}.jpg', root / 'depth' / f'{stem}.png'
         if stem in truth and colour.is_file() and depth.is_file():
             continue
-        scene = render_rgbd_scene(seed, index, quality)
+        scene = render_rgbd_scene(seed, index, quality, variety, family_set)
         write_rgbd_frame(colour, depth, scene)
         truth[stem] = scene.truth_json()
         atomic_write_text(truth_file, json.dumps(truth, indent=1, sort_keys=True))

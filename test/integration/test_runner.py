@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -49,6 +50,9 @@ def test_runner_prints_classifications_saves_frames_and_reports(tmp_path):
     )
     assert report['glasses_3d']['frames'] > 0 and report['glasses_3d']['all']['localised'] > 0
     assert report['latency_ms']['p50'] > 0
+    # the CPU each process used while measuring: the detector works on every processed frame
+    assert set(report['cpu']) == set(report['node_exit_codes']) | {'monitor'}
+    assert 0 < report['cpu']['detector_node']['cores'] <= os.cpu_count() + 0.1
     e2e = report['end_to_end']
     assert e2e['glasses'] > 0, "no classification matched a camera frame's ground truth by stamp"
     frames = report['annotated_frames']

@@ -8,12 +8,11 @@ from glass_perception.core.detector import Detection, Detector
 from glass_perception.core.paths import DEFAULT_SCENES
 from glass_perception.core.synthetic import CLASSES, DETECTOR_NAME
 from glass_perception.tools import evaluate_detector as tool
-from glass_perception.workflow.datasets import export_detection
+from glass_perception.workflow.datasets import export_detection, load_scenes
 from glass_perception.workflow.evaluation_detector import (
     detect_like_node,
     evaluate_detector,
     format_report,
-    load_scenes,
 )
 import pytest
 

@@ -109,3 +109,36 @@ def test_a_wide_scene_renders_with_distances_and_its_description():
     assert scene.meta['lights'] >= 1 and 'table' in scene.meta
     for o in scene.objects:
         assert 0.2 < o.distance < 2.5
+
+
+def test_wide_rgbd_scenes_render_with_their_table_and_give_crops(tmp_path):
+    """`glass-synth rgbd --variety wide` records its settings; `crops` cuts from that folder."""
+    import json
+
+    from glass_perception.tools import synth
+    from glass_perception.workflow.rgbd import export_rgbd
+
+    pytest.importorskip('mitsuba')
+    with pytest.raises(ValueError, match='wide generator'):
+        export_rgbd(tmp_path / 'bad', 5, 1, 'preview', family_set='train')
+    assert not (tmp_path / 'bad').exists(), 'a refused folder is not started'
+    root = tmp_path / 'rgbd'
+    assert export_rgbd(root, 5, 1, 'preview', variety='wide', family_set='train') == 1
+    settings = json.loads((root / 'rgbd_settings.json').read_text())
+    assert settings == {'seed': 5, 'quality': 'preview', 'variety': 'wide', 'families': 'train'}
+    with pytest.raises(ValueError, match='holds scenes rendered with'):
+        export_rgbd(root, 5, 1, 'preview')  # the classic recipes would not match the folder
+    truth = json.loads((root / 'truth.json').read_text())['s5_00000']
+    assert 'table' in truth['scene']
+    want = [o for o in truth['objects'] if o['kind'] in CLASSES and o['visibility'] >= 0.6]
+    assert synth.main(['crops', '--from', str(root), '--out', str(tmp_path / 'c')]) == 0
+    assert len(list((tmp_path / 'c').glob('*/*.png'))) == len(want)
+    # the same frames as a YOLO split: one label row per object, the boxes normalised
+    det = tmp_path / 'det'
+    assert synth.main(['yolo', '--from', str(root), '--out', str(det), '--split', 'steep']) == 0
+    rows = (det / 'labels' / 'steep' / 's5_00000.txt').read_text().split('\n')[:-1]
+    assert len(rows) == len(truth['objects'])
+    cx, cy = (float(v) for v in rows[0].split()[1:3])
+    assert (cx * 640, cy * 480) == pytest.approx(truth['objects'][0]['box'][:2], abs=0.01)
+    assert 'steep: images/steep' in (det / 'data.yaml').read_text()
+    assert synth.main(['yolo', '--from', str(tmp_path), '--out', str(det), '--split', 'x']) == 2
