@@ -670,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         deadline = time.monotonic() + 10.0
+        killed = False
         for name, p in procs.items():
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
@@ -680,8 +681,16 @@ def main(argv: list[str] | None = None) -> int:
                 p.kill()
                 p.wait()
                 code = 1
+                killed = True
         for f in logs.values():
             f.close()
+        if killed or any(
+            rc is not None and rc < 0 for rc in (p.returncode for p in procs.values())
+        ):
+            # a killed node could not remove its Fast DDS shared memory (16 MB of RAM each)
+            from ..core.dds import clean_shared_memory
+
+            print(f'glass-pipeline: shared memory: {clean_shared_memory()}', file=sys.stderr)
         report = monitor.report()
         report['node_exit_codes'] = {n: p.returncode for n, p in procs.items()}
         report['bare_models'] = baseline

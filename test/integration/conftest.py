@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from glass_perception.core.dds import describe
+from glass_perception.core.dds import clean_shared_memory, describe
 from glass_perception.tools.fuzz import setup_env
 import pytest
 
@@ -26,6 +26,18 @@ PARAMS = ROOT / 'config' / 'params.yaml'
 _domain = setup_env(
     int(os.environ['GLASS_TEST_DOMAIN_ID']) if os.environ.get('GLASS_TEST_DOMAIN_ID') else None
 )
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _clean_shared_memory():
+    """
+    Remove the shared memory of the processes the tests kill on purpose, after the session.
+
+    A killed participant cannot remove its Fast DDS segment (16 MB of RAM in /dev/shm); on a
+    machine that runs the suite many times those add up.
+    """
+    yield
+    clean_shared_memory()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+import re
 import signal
 import time
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from glass_perception.core.dds import PROFILE
 from glass_perception.core.synthetic import render_scene
 from glass_perception.nodes.common import DIAGNOSTICS_QOS, IMAGE_QOS, RESULT_QOS
 import pytest
@@ -232,6 +235,10 @@ def test_every_node_stops_within_two_seconds_while_busy(start_node, ros_node, si
     assert spin_until(ros_node, lambda: len(debug) >= 3, 150), '\n'.join(
         n.output()[-1000:] for n in nodes
     )
+    segments = {n.name: _shm_segments(n.proc.pid) for n in nodes}
+    if os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '').endswith(PROFILE):
+        # the shipped profile's shared-memory transport: each participant owns a segment
+        assert all(segments.values()), segments
     t0 = time.monotonic()
     for n in nodes:
         n.proc.send_signal(sig)
@@ -242,6 +249,29 @@ def test_every_node_stops_within_two_seconds_while_busy(start_node, ros_node, si
             pytest.fail(f'{n.name} still running 2 s after {sig.name}\n{n.output()[-1500:]}')
         assert n.proc.returncode == 0, f'{n.name} exited {n.proc.returncode}\n{n.output()[-1500:]}'
         assert 'Traceback' not in n.output(), n.output()[-2000:]
+        # a clean exit removes its segment: every leaked one held 16 MB of /dev/shm (RAM)
+        left = [str(f) for f in segments[n.name] if f.exists()]
+        assert not left, f'{n.name} left its Fast DDS shared memory behind: {left}'
+
+
+def _shm_segments(pid: int) -> list[Path]:
+    """Return the Fast DDS shared-memory segments a process owns (it flocks each one's _el)."""
+    lock_files = {}
+    for f in Path('/dev/shm').glob('fastdds_*_el'):
+        try:
+            if re.fullmatch(r'fastdds_[0-9a-f]{16}_el', f.name):
+                lock_files[f.stat().st_ino] = f
+        except FileNotFoundError:  # another process's segment, just removed
+            continue
+    owned = []
+    for line in Path('/proc/locks').read_text().splitlines():
+        # '12: FLOCK  ADVISORY  WRITE 9664 00:1b:229718 0 EOF'
+        f = line.split()
+        if len(f) >= 6 and f[1] == 'FLOCK' and f[4] == str(pid):
+            lock = lock_files.get(int(f[5].rsplit(':', 1)[-1]))
+            if lock is not None:
+                owned.append(lock.with_name(lock.name[: -len('_el')]))
+    return owned
 
 
 def test_a_camera_that_does_not_exist_stops_the_node_within_seconds(start_node):
