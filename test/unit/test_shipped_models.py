@@ -1,9 +1,9 @@
 """
 The models shipped in the package, re-checked on path-traced scenes they never saw in training.
 
-Training and validation used seeds 101 to 114; these tests use freshly rendered sets: seed 4242 of
-the classic generator, seed 4243 of the wide generator's training families, and seed 4244 of the
-families and photographs the models never saw (``--families unseen``). (The camera's shipped
+Training and validation used seeds 101 to 119 (and the RGB-D seed 9201); these tests use freshly
+rendered sets: seed 4242 of the classic generator, seed 4243 of the wide generator's training
+families, and seed 4244 of the families and photographs the models never saw (``--families unseen``). (The camera's shipped
 synthetic scenes are RGB-D scenes of another geometry, farther and steeper; glass-evaluate-3d
 reports the models on those.)
 """
@@ -79,14 +79,13 @@ def test_classifier_on_unseen_path_traced_crops(scenes):
     classifier = open_classifier(DEFAULT_CLASSIFIER)
     report = evaluate_crops(classifier, _crops(scenes, classifier.meta.crop_padding))
     assert report['samples'] >= 80
-    # Regression floors, a little below the target: the project's target is 95% per class, which
-    # the shipped model meets on the 450 held-out scenes taken together (0.953 to 0.969) but not
-    # for beer_glass on the 150 of seed 9102 alone (0.941; see the model card).
-    # On these ~30 crops a class it scored 0.96 to 1.0 (98.9% overall); with ~30 crops one error
-    # moves a class by 3 to 4 points, so the floors leave two or more.
+    # Regression floors for the classic generator: the stage-7 classifier scored 79/84 here
+    # (beer_glass 22/25, cup 36/36, soju_glass 21/23; the stage-5 one 98.9%), and 93.1% on the
+    # 150 held-out scenes of seed 9102 (model card). With ~25 crops a class one error moves a
+    # class by 4 points, so the floors leave two or more.
     for name, r in report['per_class'].items():
-        assert r['accuracy'] >= 0.85, f'{name}: {r["accuracy"]:.3f} on {r["samples"]} unseen crops'
-    assert report['accuracy'] >= 0.93
+        assert r['accuracy'] >= 0.8, f'{name}: {r["accuracy"]:.3f} on {r["samples"]} unseen crops'
+    assert report['accuracy'] >= 0.9
 
 
 def test_detector_finds_the_glasses_of_unseen_path_traced_scenes(scenes):
@@ -100,11 +99,11 @@ def test_detector_finds_the_glasses_of_unseen_path_traced_scenes(scenes):
 
 
 def test_classifier_on_the_wide_generator_and_on_families_it_never_saw(wide_scenes, unseen_scenes):
-    # Regression floors on the stage-5 classifier, which never saw the wide generator: it scored
-    # 41/44 (beer_glass 9/12) on the wide scenes and 22/27 on the held-out families (the tulip is
-    # the hard one); the model card has the 500-crop figures
+    # Regression floors on the stage-7 classifier: it scored 41/44 on the wide scenes and 26/27
+    # on the held-out families (the stage-5 one 41/44 and 22/27); the model card has the
+    # 400-crop figures (87.4% and 84.3%). The floors leave three more errors.
     classifier = open_classifier(DEFAULT_CLASSIFIER)
-    for scenes, floor, least in ((wide_scenes, 0.84, 40), (unseen_scenes, 0.66, 20)):
+    for scenes, floor, least in ((wide_scenes, 0.86, 40), (unseen_scenes, 0.85, 20)):
         report = evaluate_crops(classifier, _crops(scenes, classifier.meta.crop_padding))
         assert report['samples'] >= least
         assert report['accuracy'] >= floor, report['per_class']
