@@ -3,9 +3,9 @@ The models shipped in the package, re-checked on path-traced scenes they never s
 
 Training and validation used seeds 101 to 119 (and the RGB-D seed 9201); these tests use freshly
 rendered sets: seed 4242 of the classic generator, seed 4243 of the wide generator's training
-families, and seed 4244 of the families and photographs the models never saw (``--families unseen``). (The camera's shipped
-synthetic scenes are RGB-D scenes of another geometry, farther and steeper; glass-evaluate-3d
-reports the models on those.)
+families, and seed 4244 of the families and photographs the models never saw (``--families
+unseen``). (The camera's shipped synthetic scenes are RGB-D scenes of another geometry, farther
+and steeper; glass-evaluate-3d reports the models on those.)
 """
 
 from __future__ import annotations
