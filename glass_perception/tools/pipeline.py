@@ -670,7 +670,6 @@ def main(argv: list[str] | None = None) -> int:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
         deadline = time.monotonic() + 10.0
-        killed = False
         for name, p in procs.items():
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
@@ -681,13 +680,11 @@ def main(argv: list[str] | None = None) -> int:
                 p.kill()
                 p.wait()
                 code = 1
-                killed = True
         for f in logs.values():
             f.close()
-        if killed or any(
-            rc is not None and rc < 0 for rc in (p.returncode for p in procs.values())
-        ):
-            # a killed node could not remove its Fast DDS shared memory (16 MB of RAM each)
+        if any(p.returncode is not None and p.returncode < 0 for p in procs.values()):
+            # a node ended by a signal (killed here, or crashed) could not remove its Fast DDS
+            # shared memory (16 MB of RAM each)
             from ..core.dds import clean_shared_memory
 
             print(f'glass-pipeline: shared memory: {clean_shared_memory()}', file=sys.stderr)
