@@ -23,7 +23,7 @@ Mitsuba is imported only when a scene is rendered, so the pipeline itself never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import math
 
 import cv2
@@ -666,13 +666,106 @@ def _tonemap(rgb: np.ndarray, exposure: float) -> np.ndarray:
     return (srgb * 255.0 + 0.5).astype(np.uint8)
 
 
+def _lights(r: Recipe) -> list[tuple[np.ndarray, float]]:
+    """Every area light of a recipe as (centre in cm, half side): the main one first."""
+    return [(np.asarray(r.light_position, float), r.light_size)] + [
+        (np.asarray(position, float), size) for position, size, _ in r.extra_lights
+    ]
+
+
+def _camera_axes(r: Recipe) -> tuple[np.ndarray, np.ndarray]:
+    """Return the camera's origin and its rows right, down, forward (the optical frame)."""
+    origin = np.asarray(r.camera_origin, float)
+    forward = np.asarray(r.camera_target, float) - origin
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    return origin, np.stack([right, np.cross(forward, right), forward])
+
+
+def light_backs_in_view(r: Recipe, width: int, height: int) -> list[int]:
+    """
+    Return the indices (0 the main light, then the extra ones) of lights whose back is in view.
+
+    An area light is a one-sided rectangle facing the table's centre: from behind, the camera
+    sees a black square, and a light between the camera and the table can blacken the whole
+    frame while the truth (rendered without lights) still calls every glass behind it visible.
+    A light counts when the camera is behind its plane and any part of it falls in the image
+    (grown by 5% for the recipe's roll).
+    """
+    origin, axes = _camera_axes(r)
+    f = 0.5 * width / math.tan(math.radians(r.fov) / 2.0)
+    margin = 0.05 * width
+    frame = np.array(
+        [[-margin, -margin], [width + margin, -margin], [width + margin, height + margin],
+         [-margin, height + margin]], np.float32,
+    )  # fmt: skip
+    out = []
+    for k, (centre, size) in enumerate(_lights(r)):
+        facing = -centre / max(np.linalg.norm(centre), 1e-9)  # it looks at (0, 0, 0)
+        if float((origin - centre) @ facing) >= 0.0:
+            continue  # the camera sees its lit side: a lamp in view, as in a room
+        left = np.cross([0.0, 1.0, 0.0], facing)
+        left /= max(np.linalg.norm(left), 1e-9)
+        up = np.cross(facing, left)
+        corners = [
+            centre + size * (a * left + b * up) for a, b in ((1, 1), (-1, 1), (-1, -1), (1, -1))
+        ]
+        cam = [axes @ (c - origin) for c in corners]
+        near = 1.0  # cm, the sensor's near clip
+        clipped = []  # the rectangle clipped to z >= near (Sutherland-Hodgman, one plane)
+        for a, b in zip(cam, cam[1:] + cam[:1]):
+            if a[2] >= near:
+                clipped.append(a)
+            if (a[2] >= near) != (b[2] >= near):
+                clipped.append(a + (b - a) * (near - a[2]) / (b[2] - a[2]))
+        if len(clipped) < 3:
+            continue
+        pixels = np.array(
+            [[f * c[0] / c[2] + width / 2.0, f * c[1] / c[2] + height / 2.0] for c in clipped],
+            np.float32,
+        )
+        area, _ = cv2.intersectConvexConvex(cv2.convexHull(pixels), frame)
+        if area > 0.0:
+            out.append(k)
+    return out
+
+
+def lights_out_of_view(r: Recipe, width: int, height: int) -> Recipe:
+    """
+    Return the recipe with every light whose back is in view moved behind the camera.
+
+    The light is mirrored through the camera's image plane, far enough that all of it lies
+    behind the camera, and still faces the table's centre: it lights the scene from the camera's
+    side instead of hiding it. Other recipes come back unchanged (the same object).
+    """
+    moved = light_backs_in_view(r, width, height)
+    if not moved:
+        return r
+    origin, axes = _camera_axes(r)
+    lights = _lights(r)
+    for k in moved:
+        centre, size = lights[k]
+        ahead = float((centre - origin) @ axes[2]) + size * math.sqrt(2.0) + 1.0
+        lights[k] = (centre - 2.0 * ahead * axes[2], size)
+    extra = [
+        (tuple(float(v) for v in lights[k + 1][0]), size, radiance)
+        for k, (_, size, radiance) in enumerate(r.extra_lights)
+    ]
+    return replace(r, light_position=tuple(float(v) for v in lights[0][0]), extra_lights=extra)
+
+
 def render_beauty(mi, recipe, width, height, q: Quality, seed, index, noise_tag: int = 4242):
     """
     Return the tone-mapped BGR image of a recipe and the generator its camera noise came from.
 
     Path traced at quality ``q``, denoised, blurred and noised as the recipe says; the noise
-    generator is seeded by (seed, index, noise_tag), so a caller can go on drawing from it.
+    generator is seeded by (seed, index, noise_tag), so a caller can go on drawing from it. A wide
+    recipe's lights whose back would be in view are moved behind the camera first
+    (:func:`lights_out_of_view`); the classic generator renders as it always did.
     """
+    if recipe.effects is not None:  # the wide generator
+        recipe = lights_out_of_view(recipe, width, height)
     scene = mi.load_dict(
         _scene_dict(mi, recipe, width, height, {'type': 'path', 'max_depth': q.max_depth})
     )
@@ -763,6 +856,8 @@ __all__ = [
     'VARIETIES',
     'render_pbr_scene',
     'make_recipe',
+    'light_backs_in_view',
+    'lights_out_of_view',
     'lathe',
     'tube',
     'signed_volume',

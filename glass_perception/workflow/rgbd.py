@@ -39,7 +39,7 @@ import math
 import cv2
 import numpy as np
 
-from .pbr import _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
+from .pbr import _camera_axes, _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
 from ..core.geometry import Box
 
 WIDTH, HEIGHT = 640, 480
@@ -174,13 +174,7 @@ def world_to_optical(recipe) -> tuple[np.ndarray, np.ndarray]:
     Mitsuba's look_at camera has +z forward, +y up and +x to the left; the optical frame has
     x right, y down, z forward.
     """
-    origin = np.asarray(recipe.camera_origin, float)
-    forward = np.asarray(recipe.camera_target, float) - origin
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 1.0, 0.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    rot = np.stack([right, down, forward])
+    origin, rot = _camera_axes(recipe)
     return rot, -rot @ origin / 100.0
 
 

@@ -111,6 +111,25 @@ def test_a_wide_scene_renders_with_distances_and_its_description():
         assert 0.2 < o.distance < 2.5
 
 
+def test_no_light_shows_the_camera_its_black_back():
+    """An area light between the camera and the table blackened scene 112/1 (wide validation)."""
+    recipe = pbr.make_recipe(112, 1, variety='wide', family_set='train')
+    assert pbr.light_backs_in_view(recipe, 480, 360) == [2]  # the second extra light
+    fixed = pbr.lights_out_of_view(recipe, 480, 360)
+    assert pbr.light_backs_in_view(fixed, 480, 360) == []
+    assert fixed.extra_lights[0] == recipe.extra_lights[0]  # only that light moved
+    assert fixed.extra_lights[1][1:] == recipe.extra_lights[1][1:]  # same size and colour
+    assert fixed.light_position == recipe.light_position and fixed.objects is recipe.objects
+    image = pbr.render_pbr_scene(
+        112, 1, 96, 72, 'preview', variety='wide', family_set='train'
+    ).image
+    assert image.mean() > 40  # it rendered black (mean 1 of 255) with the light in front
+    # scenes without such a light, and every classic one, render as they did
+    untouched = pbr.make_recipe(112, 2, variety='wide', family_set='train')
+    assert pbr.lights_out_of_view(untouched, 480, 360) is untouched
+    assert not any(pbr.light_backs_in_view(pbr.make_recipe(101, i), 480, 360) for i in range(40))
+
+
 def test_wide_rgbd_scenes_render_with_their_table_and_give_crops(tmp_path):
     """`glass-synth rgbd --variety wide` records its settings; `crops` cuts from that folder."""
     import json
