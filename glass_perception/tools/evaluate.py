@@ -2,7 +2,9 @@
 glass-evaluate: accuracy and loss of a classifier checkpoint, overall and per class.
 
 Runs the checkpoint through the classifier node's own loading and preprocessing code and writes
-a JSON report and a PNG (confusion matrix, per-class accuracy and mean loss).
+a JSON report and a PNG (confusion matrix, per-class accuracy and mean loss). On crops cut by
+`glass-synth crops` it also breaks accuracy down by shape family, by the glass's height in pixels
+and by distance (from the crops.json it writes beside them).
 
   glass-evaluate --model glass_perception/models/glass_mobilenet_v2 --data photos/test
   glass-evaluate --synthetic-seed 9001 --scenes 300     # fresh held-out synthetic crops
@@ -84,8 +86,29 @@ def main(argv: list[str] | None = None) -> int:
             f'  {name:<12} accuracy {r["accuracy"]:.4f}  '
             f'mean loss {r["mean_loss"]:.4f}  ({r["samples"]} images)'
         )
+    for line in breakdown_lines(report.get('by', {})):
+        print(line)
     print(f'wrote {args.out}.json and {args.out}.png')
     return 0
+
+
+def breakdown_lines(by: dict) -> list[str]:
+    """Return the report's ``by`` section as printed lines: a cell per family or band."""
+    titles = {
+        'family': 'by shape family',
+        'height_px': 'by true box height in px',
+        'distance_m': 'by distance in m',
+    }
+    lines = []
+    for dimension, cells in by.items():
+        lines.append(f'{titles.get(dimension, dimension)} (right/crops, then the wrong answers):')
+        for value, cell in cells.items():
+            wrong = ', '.join(f'{n} as {c}' for c, n in sorted(cell['wrong_as'].items()))
+            lines.append(
+                f'  {value:<26} {cell["right"]:>4}/{cell["samples"]:<4} '
+                f'{cell["accuracy"]:7.1%}  {wrong}'.rstrip()
+            )
+    return lines
 
 
 if __name__ == '__main__':

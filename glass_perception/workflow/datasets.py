@@ -28,6 +28,8 @@ BoxSource = Callable[[np.ndarray], list[Box]]  # a BGR image -> the boxes a dete
 RENDERERS = ('pbr', 'fast')
 #: classification crops are cut only from objects at least this visible (not mostly occluded)
 MIN_CROP_VISIBILITY = 0.6
+#: what ``crops_from_detection`` writes beside its crops: the glass each crop shows
+CROPS_MANIFEST = 'crops.json'
 
 
 def scene_renderer(
@@ -236,12 +238,15 @@ def _cut_crops(
     padding: float,
     counts: dict[str, int],
     suffix: str = '',
+    manifest: dict | None = None,
+    described: list[dict] | None = None,
 ) -> int:
     """
     Crop every mostly visible glass of one scene into ``root/<class>/<stem>_<j><suffix>.png``.
 
     Each glass ``j`` is cut around ``crop_box(j, true_box)``; a glass it gives no box for is
-    skipped. Returns how many were skipped.
+    skipped. Returns how many were skipped. With ``manifest``, each crop's entry
+    (``<class>/<file>``) records the glass ``described[j]`` (a ``load_scenes`` object).
     """
     skipped = 0
     for j, (kind, box, visibility) in enumerate(objects):
@@ -251,10 +256,18 @@ def _cut_crops(
         if around is None:
             skipped += 1
             continue
-        _imwrite(
-            root / kind / f'{stem}_{j}{suffix}.png', square_crop(image, around, padding, crop_size)
-        )
+        name = f'{stem}_{j}{suffix}.png'
+        _imwrite(root / kind / name, square_crop(image, around, padding, crop_size))
         counts[kind] += 1
+        if manifest is not None and described is not None:
+            o = described[j]
+            manifest[f'{kind}/{name}'] = {
+                'variant': o['variant'],
+                'height_px': round(float(box.h), 1),
+                'distance_m': None if o['distance'] is None else round(float(o['distance']), 3),
+                'visibility': o['visibility'],
+                'table': o['table'],
+            }
     return skipped
 
 
@@ -380,6 +393,11 @@ def crops_from_detection(
     detected box matched to it (IoU >= ``min_iou``) instead of its jittered true box, into
     ``<stem>_<j>_det.png``: the crops the classifier gets at run time, with the detector's real box
     error. Glasses the detector misses are skipped and counted under ``missed_by_detector``.
+
+    Beside the crops, ``root/crops.json`` (:data:`CROPS_MANIFEST`) says which glass each crop
+    shows: shape family, true box height in pixels, distance, visibility and table, so
+    ``glass-evaluate`` can break its accuracy down by them. Cutting another split into the same
+    ``root`` adds to it.
     """
     det_root, root = Path(det_root), Path(root)
     scenes = load_scenes(det_root, split)
@@ -388,6 +406,8 @@ def crops_from_detection(
     counts = dict.fromkeys(CLASSES, 0)
     rng = np.random.default_rng([int(seed), 99992])
     missed = 0
+    manifest_file = root / CROPS_MANIFEST
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
     for stem, image, truth in progress(scenes):
         objects = [(o['kind'], o['box'], o['visibility']) for o in truth]
         if boxes is None:
@@ -400,6 +420,8 @@ def crops_from_detection(
                 crop_size,
                 padding,
                 counts,
+                manifest=manifest,
+                described=truth,
             )
             continue
         found = boxes(image)
@@ -414,5 +436,8 @@ def crops_from_detection(
             padding,
             counts,
             suffix='_det',
+            manifest=manifest,
+            described=truth,
         )
+    atomic_write_text(manifest_file, json.dumps(manifest, indent=0, sort_keys=True))
     return counts if boxes is None else {**counts, 'missed_by_detector': missed}

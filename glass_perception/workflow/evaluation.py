@@ -7,13 +7,15 @@ the figures describe the deployed model, not a training-time variant of it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterable
 
 import cv2
 import numpy as np
 
-from .datasets import jitter_box
+from .datasets import CROPS_MANIFEST, jitter_box
+from .evaluation_detector import bin_name, DISTANCE_BINS, HEIGHT_BINS
 from ..core.classifier import GlassClassifier
 from ..core.geometry import square_crop
 from ..core.synthetic import CLASSES, render_scene
@@ -43,45 +45,106 @@ def report_from(confusion: np.ndarray, loss_sum: np.ndarray, class_names: list[s
 
 
 def evaluate_crops(
-    classifier: GlassClassifier, samples: Iterable[tuple[np.ndarray, str]], batch_size: int = 64
+    classifier: GlassClassifier, samples: Iterable[tuple], batch_size: int = 64
 ) -> dict:
-    """Score (BGR crop, true class name) pairs; a class the model does not know is an error."""
+    """
+    Score (BGR crop, true class name[, tags]) samples; a class the model does not know is an error.
+
+    ``tags`` (:func:`crop_tags`: shape family, height and distance band) add a ``by`` section to
+    the report: accuracy and the wrong answers for each family and band.
+    """
     names = classifier.class_names
     k = len(names)
     confusion = np.zeros((k, k), np.int64)
     loss_sum = np.zeros(k)
-    batch: list[tuple[np.ndarray, int]] = []
+    by: dict[str, dict[str, dict]] = {}
+    batch: list[tuple[np.ndarray, int, dict | None]] = []
 
     def flush():
-        probs = classifier.predict([c for c, _ in batch])
-        for (_, t), p in zip(batch, probs):
-            confusion[t, int(np.argmax(p))] += 1
+        probs = classifier.predict([c for c, _, _ in batch])
+        for (_, t, tags), p in zip(batch, probs):
+            guess = int(np.argmax(p))
+            confusion[t, guess] += 1
             loss_sum[t] += -float(np.log(max(p[t], 1e-12)))
+            for dimension, value in (tags or {}).items():
+                cell = by.setdefault(dimension, {}).setdefault(
+                    value, {'samples': 0, 'right': 0, 'wrong_as': {}}
+                )
+                cell['samples'] += 1
+                cell['right'] += int(guess == t)
+                if guess != t:
+                    cell['wrong_as'][names[guess]] = cell['wrong_as'].get(names[guess], 0) + 1
         batch.clear()
 
-    for crop, truth in samples:
+    for crop, truth, *tags in samples:
         if truth not in names:
             raise ValueError(f"class '{truth}' is not one of the model's classes {names}")
-        batch.append((crop, names.index(truth)))
+        batch.append((crop, names.index(truth), tags[0] if tags else None))
         if len(batch) >= batch_size:
             flush()
     if batch:
         flush()
-    return report_from(confusion, loss_sum, names)
+    report = report_from(confusion, loss_sum, names)
+    if by:
+        for cells in by.values():
+            for cell in cells.values():
+                cell['accuracy'] = cell['right'] / cell['samples']
+        order = ('family', 'height_px', 'distance_m')  # bands sort as their names do
+        report['by'] = {
+            d: dict(sorted(by[d].items())) for d in sorted(by, key=lambda d: order.index(d))
+        }
+    return report
+
+
+def crop_tags(kind: str, entry: dict) -> dict:
+    """Return the breakdown a crops.json entry puts a crop in: family, height and distance band."""
+    tags = {
+        'family': f'{kind}/{entry["variant"]}',
+        'height_px': _band(entry['height_px'], HEIGHT_BINS),
+    }
+    if entry.get('distance_m') is not None:
+        tags['distance_m'] = _band(entry['distance_m'], DISTANCE_BINS)
+    return tags
+
+
+def _band(value: float, bins) -> str:
+    for lo, hi in bins:
+        if lo <= value < hi:
+            return bin_name(lo, hi)
+    return bin_name(*bins[-1])
 
 
 def folder_samples(root: Path):
-    """(crop, class) from an ImageFolder: one sub-folder per class."""
+    """
+    (crop, class, tags) from an ImageFolder: one sub-folder per class.
+
+    ``tags`` come from the folder's crops.json (``glass-synth crops`` writes it) and are None for
+    a crop it does not list, or without one.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f'{root}: no such folder')
+    manifest_file = root / CROPS_MANIFEST
+    try:
+        manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+        if not isinstance(manifest, dict):
+            raise ValueError('not an object')
+    except ValueError as e:
+        raise ValueError(f'{manifest_file}: not a crops manifest ({e})') from e
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(class_dir.iterdir()):
             if f.suffix.lower() in IMAGE_EXTENSIONS:
                 img = cv2.imread(str(f), cv2.IMREAD_COLOR)
                 if img is None:
                     raise ValueError(f'{f}: not a readable image')
-                yield img, class_dir.name
+                key = f'{class_dir.name}/{f.name}'
+                try:
+                    tags = (
+                        None if key not in manifest else crop_tags(class_dir.name, manifest[key])
+                    )
+                except (KeyError, TypeError) as e:
+                    raise ValueError(f'{manifest_file}: entry {key} lacks {e}') from e
+                yield img, class_dir.name, tags
 
 
 def synthetic_samples(

@@ -35,7 +35,8 @@ HEIGHT_BINS = ((0, 24), (24, 32), (32, 64), (64, 128), (128, 10_000))
 DISTANCE_BINS = ((0.0, 0.6), (0.6, 0.9), (0.9, 1.2), (1.2, 1000.0))
 
 
-def _bin_name(lo: float, hi: float) -> str:
+def bin_name(lo: float, hi: float) -> str:
+    """Name a bin as the reports print it: '32-64', or '>=128' for the open last one."""
     return f'{lo:g}-{hi:g}' if hi < 1000 else f'>={lo:g}'
 
 
@@ -149,7 +150,7 @@ def _by(rows, key, bins) -> dict:
     out: dict[str, dict] = {}
     for lo, hi in bins:
         mine = [r for r in rows if r[key] is not None and lo <= r[key] < hi]
-        out[_bin_name(lo, hi)] = {'glasses': len(mine), 'recall': _rate(mine)}
+        out[bin_name(lo, hi)] = {'glasses': len(mine), 'recall': _rate(mine)}
     return out
 
 

@@ -159,7 +159,7 @@ def test_training_offline_from_imagenet_says_what_to_do(tmp_path, capsys):
     assert code == 2 and '--init scratch' in err
 
 
-def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
+def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path, capsys):
     """`glass-synth crops` cuts the glasses `detect` rendered, with the node's crop geometry."""
     import json
 
@@ -213,6 +213,26 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path):
     image = cv2.imread(str(tmp_path / 'det' / 'images' / 'val' / f'{stem}.jpg'))
     crop = cv2.imread(str(tmp_path / 'c' / o['kind'] / f'{stem}_{j}.png'))
     assert (crop == square_crop(image, Box(*o['box']), 0.1, 96)).all()
+    # crops.json says which glass each crop shows, and glass-evaluate breaks accuracy down by it
+    manifest = json.loads((tmp_path / 'c' / 'crops.json').read_text())
+    assert sorted(manifest) == sorted(f'{p.parent.name}/{p.name}' for p in files)
+    entry = manifest[f'{o["kind"]}/{stem}_{j}.png']
+    assert entry['variant'] == o['variant'] and entry['height_px'] == pytest.approx(o['box'][3])
+    out = tmp_path / 'report'
+    assert evaluate.main(['--data', str(tmp_path / 'c'), '--out', str(out)]) == 0
+    report = json.loads(out.with_suffix('.json').read_text())
+    assert set(report['by']) == {'family', 'height_px'}  # the classic truth has no distance
+    for cells in report['by'].values():
+        assert sum(c['samples'] for c in cells.values()) == report['samples'] == len(files)
+        assert sum(c['right'] for c in cells.values()) == round(
+            report['accuracy'] * report['samples']
+        )
+    variants = {f'{v["variant"]}' for v in manifest.values()}
+    assert {f.split('/')[1] for f in report['by']['family']} == variants
+    assert 'by shape family' in capsys.readouterr().out
+    (tmp_path / 'c' / 'crops.json').write_text('{"torn')
+    assert evaluate.main(['--data', str(tmp_path / 'c'), '--out', str(out)]) == 2
+    assert 'crops.json: not a crops manifest' in capsys.readouterr().err
     assert (
         synth.main(['crops', '--from', str(tmp_path / 'nothing'), '--out', str(tmp_path / 'x')])
         == 2
