@@ -21,6 +21,8 @@ from ..core.geometry import square_crop
 from ..core.synthetic import CLASSES, render_scene
 
 IMAGE_EXTENSIONS = {'.png', '.jpg', '.jpeg', '.bmp', '.webp'}
+#: the bands glass-evaluate breaks crops down by, as glass-evaluate-detector does its recall
+_BANDS = {'height_px': HEIGHT_BINS, 'distance_m': DISTANCE_BINS}
 
 
 def report_from(confusion: np.ndarray, loss_sum: np.ndarray, class_names: list[str]) -> dict:
@@ -89,10 +91,7 @@ def evaluate_crops(
         for cells in by.values():
             for cell in cells.values():
                 cell['accuracy'] = cell['right'] / cell['samples']
-        order = ('family', 'height_px', 'distance_m')  # bands sort as their names do
-        report['by'] = {
-            d: dict(sorted(by[d].items())) for d in sorted(by, key=lambda d: order.index(d))
-        }
+        report['by'] = {d: dict(sorted(by[d].items(), key=_band_order(d))) for d in _ordered(by)}
     return report
 
 
@@ -100,11 +99,22 @@ def crop_tags(kind: str, entry: dict) -> dict:
     """Return the breakdown a crops.json entry puts a crop in: family, height and distance band."""
     tags = {
         'family': f'{kind}/{entry["variant"]}',
-        'height_px': _band(entry['height_px'], HEIGHT_BINS),
+        'height_px': _band(entry['height_px'], _BANDS['height_px']),
     }
     if entry.get('distance_m') is not None:
-        tags['distance_m'] = _band(entry['distance_m'], DISTANCE_BINS)
+        tags['distance_m'] = _band(entry['distance_m'], _BANDS['distance_m'])
     return tags
+
+
+def _ordered(by: dict) -> list[str]:
+    order = ('family', *_BANDS)
+    return sorted(by, key=lambda d: (order.index(d) if d in order else len(order), d))
+
+
+def _band_order(dimension: str):
+    """Return a sort key for one dimension's cells: bands from low to high, families by name."""
+    rank = {bin_name(lo, hi): i for i, (lo, hi) in enumerate(_BANDS.get(dimension, ()))}
+    return lambda item: (rank.get(item[0], len(rank)), item[0])
 
 
 def _band(value: float, bins) -> str:

@@ -165,6 +165,7 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path, caps
 
     import cv2
     from glass_perception.core.geometry import Box, square_crop
+    from glass_perception.workflow.evaluation_detector import HEIGHT_BINS
 
     assert (
         synth.main(
@@ -227,7 +228,9 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path, caps
         assert sum(c['right'] for c in cells.values()) == round(
             report['accuracy'] * report['samples']
         )
-    variants = {f'{v["variant"]}' for v in manifest.values()}
+    bands = [f'{lo:g}-{hi:g}' for lo, hi in HEIGHT_BINS[:-1]] + [f'>={HEIGHT_BINS[-1][0]:g}']
+    assert list(report['by']['height_px']) == [b for b in bands if b in report['by']['height_px']]
+    variants = {v['variant'] for v in manifest.values()}
     assert {f.split('/')[1] for f in report['by']['family']} == variants
     assert 'by shape family' in capsys.readouterr().out
     (tmp_path / 'c' / 'crops.json').write_text('{"torn')
