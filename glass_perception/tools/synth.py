@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 boxes=boxes,
                 min_iou=args.min_iou,
             )
-        except (FileNotFoundError, ModelLoadError) as e:
+        except (FileNotFoundError, ModelLoadError, ValueError) as e:  # ValueError: crops.json
             print(f'glass-synth: {e}', file=sys.stderr)
             return 2
         print(json.dumps({'out': str(args.out), 'crops': counts}))

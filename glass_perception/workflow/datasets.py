@@ -370,6 +370,20 @@ def _detect_scenes(folder: Path, split: str, truth: dict):
         yield stem, image, objects
 
 
+def read_crops_manifest(root: Path) -> dict:
+    """Return ``root``'s crops.json (crop -> glass): {} without one, ValueError if unreadable."""
+    path = Path(root) / CROPS_MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+        if not isinstance(manifest, dict):
+            raise ValueError('not an object')
+    except ValueError as e:
+        raise ValueError(f'{path}: not a crops manifest ({e})') from e
+    return manifest
+
+
 def crops_from_detection(
     det_root: Path,
     split: str,
@@ -406,8 +420,7 @@ def crops_from_detection(
     counts = dict.fromkeys(CLASSES, 0)
     rng = np.random.default_rng([int(seed), 99992])
     missed = 0
-    manifest_file = root / CROPS_MANIFEST
-    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    manifest = read_crops_manifest(root)
     for stem, image, truth in progress(scenes):
         objects = [(o['kind'], o['box'], o['visibility']) for o in truth]
         if boxes is None:
@@ -439,5 +452,5 @@ def crops_from_detection(
             manifest=manifest,
             described=truth,
         )
-    atomic_write_text(manifest_file, json.dumps(manifest, indent=0, sort_keys=True))
+    atomic_write_text(root / CROPS_MANIFEST, json.dumps(manifest, indent=0, sort_keys=True))
     return counts if boxes is None else {**counts, 'missed_by_detector': missed}

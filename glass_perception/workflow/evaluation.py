@@ -7,14 +7,13 @@ the figures describe the deployed model, not a training-time variant of it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
 import cv2
 import numpy as np
 
-from .datasets import CROPS_MANIFEST, jitter_box
+from .datasets import CROPS_MANIFEST, jitter_box, read_crops_manifest
 from .evaluation_detector import bin_name, DISTANCE_BINS, HEIGHT_BINS
 from ..core.classifier import GlassClassifier
 from ..core.geometry import square_crop
@@ -134,13 +133,7 @@ def folder_samples(root: Path):
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f'{root}: no such folder')
-    manifest_file = root / CROPS_MANIFEST
-    try:
-        manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
-        if not isinstance(manifest, dict):
-            raise ValueError('not an object')
-    except ValueError as e:
-        raise ValueError(f'{manifest_file}: not a crops manifest ({e})') from e
+    manifest = read_crops_manifest(root)
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(class_dir.iterdir()):
             if f.suffix.lower() in IMAGE_EXTENSIONS:
@@ -153,7 +146,7 @@ def folder_samples(root: Path):
                         None if key not in manifest else crop_tags(class_dir.name, manifest[key])
                     )
                 except (KeyError, TypeError) as e:
-                    raise ValueError(f'{manifest_file}: entry {key} lacks {e}') from e
+                    raise ValueError(f'{root / CROPS_MANIFEST}: entry {key} lacks {e}') from e
                 yield img, class_dir.name, tags
 
 

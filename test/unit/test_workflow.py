@@ -236,6 +236,9 @@ def test_crops_from_rendered_detection_scenes_match_a_direct_crop(tmp_path, caps
     (tmp_path / 'c' / 'crops.json').write_text('{"torn')
     assert evaluate.main(['--data', str(tmp_path / 'c'), '--out', str(out)]) == 2
     assert 'crops.json: not a crops manifest' in capsys.readouterr().err
+    cut_again = ['crops', '--from', str(tmp_path / 'det'), '--split', 'val', '--out']
+    assert synth.main([*cut_again, str(tmp_path / 'c')]) == 2  # nor does cutting into it
+    assert 'crops.json: not a crops manifest' in capsys.readouterr().err
     assert (
         synth.main(['crops', '--from', str(tmp_path / 'nothing'), '--out', str(tmp_path / 'x')])
         == 2
