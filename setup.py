@@ -17,6 +17,8 @@ setup(
             'models/*.md',
             'data/scenes/*.json',
             'data/scenes/*.md',
+            'data/real/*.json',
+            'data/real/*.md',
             'data/scenes/*.yaml',
             'data/scenes/color/*.jpg',
             'data/scenes/depth/*.png',
@@ -69,6 +71,7 @@ setup(
             'glass-evaluate-tracking = glass_perception.tools.evaluate_tracking:main',
             'glass-fit-sizes = glass_perception.tools.fit_sizes:main',
             'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',
+            'glass-pretrained = glass_perception.tools.pretrained:main',
         ],
     },
 )

@@ -26,7 +26,7 @@ from .onnx_models import preprocess as preprocess_numpy
 
 
 def build_model(
-    architecture: str, num_classes: int, head: str = 'dense128', weights=None
+    architecture: str, num_classes: int, head: str = 'dense128', weights=None, padding='torch'
 ) -> nn.Module:
     """
     Build a torchvision backbone with a new classification head.
@@ -51,6 +51,37 @@ def build_model(
         # the ImageNet model's 138 M
         features = net.classifier[0].in_features
         net.classifier = _head(head, features, num_classes)
+    if padding == 'tf_same':
+        tf_same_padding(net)
+    elif padding != 'torch':
+        raise ValueError(f'unknown padding {padding}')
+    return net
+
+
+def tf_same_padding(net: nn.Module) -> nn.Module:
+    """
+    Make every strided convolution of ``net`` pad as TensorFlow's 'SAME' does (in place).
+
+    TensorFlow pads a stride-2 3x3 convolution of an even-sized input only after (right and
+    bottom), torchvision on both sides: weights converted from TensorFlow see their inputs one
+    pixel off at every such layer without this. The state dict is unchanged.
+    """
+    import math
+
+    import torch.nn.functional as F
+
+    def pad(conv, args):
+        (x,) = args
+        pads = []
+        for size, k, s in zip(x.shape[:-3:-1], conv.kernel_size[::-1], conv.stride[::-1]):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            pads += [total // 2, total - total // 2]
+        return (F.pad(x, pads),)
+
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d) and max(m.stride) > 1:
+            m.padding = (0, 0)
+            m.register_forward_pre_hook(pad)
     return net
 
 
@@ -146,7 +177,7 @@ def load_checkpoint(path: Path | str, device: str = 'cpu') -> tuple[nn.Module, C
         state = load_file(str(weights), device='cpu')
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise ModelLoadError(f'{weights}: not a readable safetensors file ({e})') from e
-    model = build_model(meta.architecture, len(meta.class_names), meta.head)
+    model = build_model(meta.architecture, len(meta.class_names), meta.head, padding=meta.padding)
     reason = _misfit(state, model.state_dict(), meta)
     if reason:
         raise ModelLoadError(

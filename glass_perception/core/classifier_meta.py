@@ -19,6 +19,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 ARCHITECTURES = ('mobilenet_v2', 'resnet50', 'vgg16')
 HEADS = ('linear', 'dense128')
+#: how strided convolutions pad: torchvision's (symmetric) or TensorFlow's 'SAME' (weights
+#: converted from TensorFlow, e.g. the TFLite ImageNet MobileNetV2)
+PADDINGS = ('torch', 'tf_same')
 
 
 @dataclass
@@ -31,6 +34,7 @@ class ClassifierMeta:
     std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
     channel_order: str = 'rgb'
     crop_padding: float = 0.1
+    padding: str = 'torch'
     training: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -86,6 +90,7 @@ class ClassifierMeta:
                 std=float_triple('std', IMAGENET_STD),
                 channel_order=str(d.get('channel_order', 'rgb')),
                 crop_padding=float(d.get('crop_padding', 0.1)),
+                padding=str(d.get('padding', 'torch')),
                 training=dict(d.get('training', {})),
             )
         except (KeyError, TypeError, ValueError) as e:
@@ -98,6 +103,10 @@ class ClassifierMeta:
         if meta.head not in HEADS:
             raise ModelLoadError(
                 f"{source}: head '{meta.head}' is unknown; supported: {', '.join(HEADS)}"
+            )
+        if meta.padding not in PADDINGS:
+            raise ModelLoadError(
+                f"{source}: padding '{meta.padding}' is unknown; supported: {', '.join(PADDINGS)}"
             )
         if len(meta.class_names) < 2 or len(set(meta.class_names)) != len(meta.class_names):
             raise ModelLoadError(f'{source}: class_names must list at least two distinct names')

@@ -6,9 +6,10 @@ The data is one folder per class (the folder names become the class names). The 
 loads, with OUT.history.{json,csv,png} beside it; OUT.state.* lets --resume continue.
 
 For example:
-  # the seeds' recipe on your own photos, on a connected machine (ImageNet weights downloaded)
+  # the seeds' recipe on your own photos: ImageNet weights (torchvision's, downloaded on a
+  # connected machine; offline, MobileNetV2 from the TFLite copy in $GLASS_PRETRAINED_DIR)
   glass-train --data photos/ --out models/my_glasses --init imagenet --freeze-backbone
-  # offline: from scratch, whole network trained
+  # from scratch, whole network trained
   glass-train --data work/crops/train --val-data work/crops/val --out models/glass \
       --init scratch --no-freeze-backbone
 """
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         '--init',
         default='imagenet',
-        help='imagenet (torchvision weights, needs internet once), scratch, or a checkpoint path',
+        help='imagenet (torchvision weights, downloaded once; offline, MobileNetV2 from '
+        'mobilenet_v2_1.0_224_quant.tflite in $GLASS_PRETRAINED_DIR or shared/weights), scratch, '
+        'or a checkpoint path',
     )
     p.add_argument(
         '--freeze-backbone',

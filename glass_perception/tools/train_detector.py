@@ -7,8 +7,18 @@ Example (the shipped default detector)::
         --val-seed 102 --val-scenes 120 --epochs 30 --imgsz 320 \
         --out glass_perception/models/glass_yolo11n.pt
 
-From COCO weights on a connected machine use ``--model yolo11n.pt``; offline, ``yolo11n.yaml``
-builds the same network with random weights.
+From COCO weights: ``--model yolov5n.pt`` starts from the official COCO YOLOv5n (offline from
+``$GLASS_PRETRAINED_DIR`` or ``shared/weights``, else downloaded; its SHA-256 checked, read
+without running anything in it, converted with its anchor-based head and COCO's ``cup``,
+``wine glass``, ``bottle`` and ``bowl``: ``workflow.pretrained``, ``workflow.yolov5_training``),
+and ``--replay`` mixes real photographs into training so it keeps what it knew of them::
+
+    glass-train-detector --data work/wide/det/data_wide.yaml --workdir work/coco \
+        --model yolov5n.pt --replay ../shared/real/coco128 --imgsz 480 --epochs 12
+
+A checkpoint written by such a run trains on the same way (``--model work/coco/run/...``).
+Ultralytics' own names (``yolo11n.pt``, downloaded; ``yolo11n.yaml``, random weights) work as
+before.
 """
 
 from __future__ import annotations
@@ -61,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
         default='yolo11n.yaml',
         help='yolo11n.yaml (random init, offline) or yolo11n.pt (COCO weights, downloaded)',
     )
+    p.add_argument(
+        '--replay',
+        type=Path,
+        action='append',
+        default=[],
+        metavar='DIR',
+        help='a YOLO folder of photographs with COCO class ids (images/, labels/), e.g. COCO128, '
+        "added to the training split with the detector's classes (repeatable)",
+    )
     p.add_argument('--epochs', type=int, default=30)
     p.add_argument('--patience', type=int, default=15)
     p.add_argument('--imgsz', type=int, default=320)
@@ -82,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument('--warmup-epochs', type=float)
     tune.add_argument('--cos-lr', action='store_true', help='cosine learning-rate schedule')
     tune.add_argument('--close-mosaic', type=int, help='epochs at the end trained without mosaic')
+    tune.add_argument('--freeze', type=int, help='keep the first N layers as they are')
     tune.add_argument(
         '--save-period',
         type=int,
@@ -95,7 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-FINE_TUNING = ('optimizer', 'lr0', 'lrf', 'warmup_epochs', 'close_mosaic', 'save_period')
+FINE_TUNING = (
+    'optimizer',
+    'lr0',
+    'lrf',
+    'warmup_epochs',
+    'close_mosaic',
+    'save_period',
+    'freeze',
+)
 
 
 def train_arguments(args, data: Path, run_dir: Path) -> dict:
@@ -189,12 +217,21 @@ def main(argv: list[str] | None = None) -> int:
 
     run_dir = args.workdir.resolve() / 'run'
     started = time.monotonic()
-    if args.resume and (run_dir / 'weights' / 'last.pt').exists():
-        model = YOLO(str(run_dir / 'weights' / 'last.pt'))
-        model.train(resume=True)
+    from ..workflow import yolov5_training
+
+    if args.replay:
+        data = yolov5_training.with_replay(data, args.replay, args.workdir)
+    last = run_dir / 'weights' / 'last.pt'
+    if args.resume and last.exists():
+        trainer = yolov5_training.starting_point(str(last), [], args.workdir)[1]
+        YOLO(str(last)).train(resume=True, trainer=trainer)
     else:
-        model = YOLO(args.model)
-        model.train(**train_arguments(args, data, run_dir))
+        import yaml
+
+        names = yaml.safe_load(Path(data).read_text())['names']
+        names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+        start, trainer = yolov5_training.starting_point(args.model, names, args.workdir)
+        YOLO(start).train(trainer=trainer, **train_arguments(args, data, run_dir))
     best = run_dir / 'weights' / 'best.pt'
     report = evaluate(YOLO, best, data, args)
     report['training_minutes'] = round((time.monotonic() - started) / 60.0, 1)

@@ -79,7 +79,8 @@ def learning_rate(cfg: TrainConfig, epoch: int) -> float:
     return cfg.lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def make_transforms(cfg: TrainConfig, train: bool):
+def make_transforms(cfg: TrainConfig, train: bool, mean=None, std=None):
+    """Resize, augmentation when ``train``, then normalise (default: ImageNet's mean and std)."""
     from torchvision import transforms as T
 
     from ..core.classifier_meta import IMAGENET_MEAN, IMAGENET_STD
@@ -102,21 +103,49 @@ def make_transforms(cfg: TrainConfig, train: bool):
             steps.append(
                 T.ColorJitter(brightness=j, contrast=j, saturation=j, hue=min(0.5, j / 4))
             )
-    steps += [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    steps += [T.ToTensor(), T.Normalize(mean or IMAGENET_MEAN, std or IMAGENET_STD)]
     return T.Compose(steps)
 
 
-def make_datasets(cfg: TrainConfig):
+def _check_data(data) -> None:
+    if not Path(data).is_dir():
+        raise FileNotFoundError(
+            f'{data}: no such folder; give an ImageFolder (one sub-folder per class)'
+        )
+
+
+def initial_model(cfg: TrainConfig, class_names, log=print):
+    """
+    Return (network, input): what training starts from and what its weights expect.
+
+    ``input`` is ``{'mean', 'std', 'padding'}``, recorded in the checkpoint's metadata.
+    """
+    from ..core.classifier_meta import IMAGENET_MEAN, IMAGENET_STD
+
+    if cfg.init == 'imagenet':
+        model, given, source = pretrained_model(cfg.architecture, len(class_names), cfg.head)
+        log(f'ImageNet weights: {source}')
+        return model, given
+    if cfg.init == 'scratch':
+        model = build_model(cfg.architecture, len(class_names), cfg.head)
+        return model, {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'padding': 'torch'}
+    model, meta = load_checkpoint(cfg.init)
+    if meta.class_names != list(class_names) or meta.architecture != cfg.architecture:
+        raise ValueError(
+            f'{cfg.init}: its classes {meta.class_names} ({meta.architecture}) do not match '
+            f"the data's {list(class_names)} ({cfg.architecture})"
+        )
+    return model, {'mean': list(meta.mean), 'std': list(meta.std), 'padding': meta.padding}
+
+
+def make_datasets(cfg: TrainConfig, mean=None, std=None):
     """(train, validation, class names); a split is seeded and stratified-free but reproducible."""
     from torchvision.datasets import ImageFolder
 
-    if not Path(cfg.data).is_dir():
-        raise FileNotFoundError(
-            f'{cfg.data}: no such folder; give an ImageFolder (one sub-folder per class)'
-        )
-    train_full = ImageFolder(str(cfg.data), transform=make_transforms(cfg, True))
+    _check_data(cfg.data)
+    train_full = ImageFolder(str(cfg.data), transform=make_transforms(cfg, True, mean, std))
     if cfg.val_data:
-        val = ImageFolder(str(cfg.val_data), transform=make_transforms(cfg, False))
+        val = ImageFolder(str(cfg.val_data), transform=make_transforms(cfg, False, mean, std))
         if val.classes != train_full.classes:
             raise ValueError(f'class folders differ: {train_full.classes} vs {val.classes}')
         return train_full, val, train_full.classes
@@ -125,7 +154,7 @@ def make_datasets(cfg: TrainConfig):
     n = len(train_full)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed)).tolist()
     n_val = max(1, int(round(n * cfg.val_split)))
-    val_full = ImageFolder(str(cfg.data), transform=make_transforms(cfg, False))
+    val_full = ImageFolder(str(cfg.data), transform=make_transforms(cfg, False, mean, std))
     return Subset(train_full, order[n_val:]), Subset(val_full, order[:n_val]), train_full.classes
 
 
@@ -225,20 +254,12 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     learning_rate(cfg, 0)  # an unknown schedule fails before any data is read
-    train_set, val_set, class_names = make_datasets(cfg)
+    _check_data(cfg.data)
+    from torchvision.datasets.folder import find_classes
+
+    model, given = initial_model(cfg, find_classes(str(cfg.data))[0], log)
+    train_set, val_set, class_names = make_datasets(cfg, given['mean'], given['std'])
     device = cfg.device
-    if cfg.init in ('imagenet', 'scratch'):
-        if cfg.init == 'imagenet':
-            model = pretrained_model(cfg.architecture, len(class_names), cfg.head)
-        else:
-            model = build_model(cfg.architecture, len(class_names), cfg.head)
-    else:
-        model, meta = load_checkpoint(cfg.init)
-        if meta.class_names != list(class_names) or meta.architecture != cfg.architecture:
-            raise ValueError(
-                f'{cfg.init}: its classes {meta.class_names} ({meta.architecture}) do not match '
-                f"the data's {list(class_names)} ({cfg.architecture})"
-            )
     model.to(device)
     if cfg.freeze_backbone:
         for p in backbone_parameters(model, cfg.architecture):
@@ -289,6 +310,9 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
         input_size=cfg.input_size,
         head=cfg.head,
         crop_padding=cfg.crop_padding,
+        mean=[float(v) for v in given['mean']],
+        std=[float(v) for v in given['std']],
+        padding=given['padding'],
     )
     log(
         f'{len(train_set)} training and {len(val_set)} validation images, '
