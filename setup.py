@@ -72,6 +72,7 @@ setup(
             'glass-fit-sizes = glass_perception.tools.fit_sizes:main',
             'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',
             'glass-pretrained = glass_perception.tools.pretrained:main',
+            'glass-import-rgbd = glass_perception.tools.import_rgbd:main',
         ],
     },
 )

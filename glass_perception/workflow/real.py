@@ -76,20 +76,29 @@ def load_labels(path: Path | str = LABELS, root: Path | str | None = None) -> li
     return frames
 
 
-def read_depth_m(path: Path | str) -> np.ndarray:
+def read_depth_m(path: Path | str, unit: str = 'auto') -> np.ndarray:
     """
     Read a real capture's depth in metres (float32, 0 = none).
 
     EXR, .npy, OpenCV's FileStorage (.xml/.yml, gzipped or not: node ``depth_image``) or a 16-bit
-    PNG in millimetres.
+    PNG. ``unit`` 'm' or 'mm' says what the file holds; 'auto' takes millimetres for integer
+    data (16-bit PNG, integer .npy) and metres for floating-point data (EXR, float .npy).
     """
+    if unit not in ('auto', 'm', 'mm'):
+        raise ValueError(f"depth unit '{unit}' is not auto, m or mm")
     path = Path(path)
     name = path.name.lower()
     if name.endswith('.exr'):
-        os.environ.setdefault('OPENCV_IO_ENABLE_OPENEXR', '1')
-        d = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_UNCHANGED)
-        if d is None:
-            raise ValueError(f'{path}: OpenCV cannot read this EXR')
+        import OpenEXR  # the pip OpenCV is built without EXR
+
+        try:
+            with OpenEXR.File(str(path)) as exr:
+                channels = exr.channels()
+                # depth in the first channel: Z, Y, R, or the first of a packed RGB(A)
+                key = next((k for k in ('Z', 'Y', 'R', 'RGB', 'RGBA') if k in channels), None)
+                d = np.asarray(channels[key or next(iter(channels))].pixels)
+        except Exception as e:  # OpenEXR raises its own errors on a bad file
+            raise ValueError(f'{path}: not a readable EXR ({e})') from None
         d = d[..., 0] if d.ndim == 3 else d
     elif name.endswith('.npy'):
         d = np.load(path, allow_pickle=False)
@@ -100,7 +109,7 @@ def read_depth_m(path: Path | str) -> np.ndarray:
             with tempfile.NamedTemporaryFile(suffix=Path(name[:-3]).suffix) as tmp:
                 tmp.write(gzip.decompress(path.read_bytes()))
                 tmp.flush()
-                return read_depth_m(tmp.name)
+                return read_depth_m(tmp.name, unit)
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
         d = fs.getNode('depth_image').mat() if fs.isOpened() else None
         if d is None:
@@ -108,10 +117,12 @@ def read_depth_m(path: Path | str) -> np.ndarray:
     elif name.endswith('.png'):
         d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if d is None or d.dtype != np.uint16 or d.ndim != 2:
-            raise ValueError(f'{path}: not a 16-bit single-channel PNG (millimetres)')
-        d = d.astype(np.float32) / 1000.0
+            raise ValueError(f'{path}: not a 16-bit single-channel PNG')
     else:
         raise ValueError(f'{path}: depth must be .exr, .npy, .xml[.gz]/.yml[.gz] or 16-bit .png')
+    d = np.asarray(d)
+    if unit == 'mm' or (unit == 'auto' and np.issubdtype(d.dtype, np.integer)):
+        d = d.astype(np.float32) / 1000.0
     d = np.asarray(d, np.float32)
     if d.ndim != 2:
         raise ValueError(f'{path}: depth has shape {d.shape}, not a single channel')
@@ -370,3 +381,98 @@ def format_classifier_report(report: dict) -> str:
         'coco_wine_glasses_fragile': 'photographed wine glasses called fragile',
     }
     return '\n'.join(f'  {labels[k]}: {_pct(c, "rate")}' for k, c in report.items())
+
+
+def read_intrinsics(path: Path | str) -> tuple[float, float, float, float]:
+    """
+    Read (fx, fy, cx, cy) from a calibration file.
+
+    A ROS camera_info YAML (``camera_matrix``), an OpenCV FileStorage file (``camera/K`` or
+    ``K``, as OpenCV's calibration writes it), or a flat file of ``fx: ... fy: ... cx: ... cy:``
+    lines (ClearGrasp's ``camera_intrinsics.yaml`` and ``camera_parameters.txt``).
+    """
+    import re
+
+    path = Path(path)
+    text = path.read_text(errors='replace')
+    if 'camera_matrix' in text:
+        from ..core.camera_model import parse_camera_info_yaml
+
+        k = parse_camera_info_yaml(text)['k']
+        return float(k[0]), float(k[4]), float(k[2]), float(k[5])
+    if text.lstrip().startswith('%YAML') or '!!opencv-matrix' in text:
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+        for node in ('camera', ''):
+            n = fs.getNode(node).getNode('K') if node else fs.getNode('K')
+            k = n.mat() if not n.empty() else None
+            if k is not None and k.shape == (3, 3):
+                return float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2])
+    found = {}
+    for key in ('fx', 'fy', 'cx', 'cy'):
+        m = re.search(rf'^\s*{key}\s*[:=]\s*([-+0-9.eE]+)', text, re.MULTILINE)
+        if m:
+            found[key] = float(m.group(1))
+    if len(found) == 4:
+        return found['fx'], found['fy'], found['cx'], found['cy']
+    raise ValueError(f'{path}: no camera matrix (camera_matrix, K, or fx/fy/cx/cy) found')
+
+
+def import_rgbd(
+    pairs: list[tuple[Path, Path]],
+    fxy_cxy,
+    out: Path | str,
+    unit: str = 'auto',
+    camera_name: str = 'imported_rgbd',
+    max_depth: float = 10.0,
+) -> int:
+    """
+    Write colour and depth pairs as an ``rgbd:DIR`` folder; return the frames written.
+
+    ``camera_info.yaml`` from ``fxy_cxy`` and the frames' size; ``color/NNNNNN.png`` (colour as
+    given, lossless) and ``depth/NNNNNN.png`` (16-bit millimetres, 0 = none, aligned to colour;
+    depth beyond ``max_depth`` metres, such as the 65 m a RealSense EXR holds for no return,
+    becomes none).
+    Frames whose colour and depth sizes differ, or whose size differs from the first frame's,
+    raise ValueError naming them: colour and depth must be registered already.
+    """
+    from ..core.atomic import atomic_write_text
+    from .rgbd import camera_info_yaml
+
+    out = Path(out)
+    (out / 'color').mkdir(parents=True, exist_ok=True)
+    (out / 'depth').mkdir(parents=True, exist_ok=True)
+    size = None
+    for i, (colour_path, depth_path) in enumerate(pairs):
+        image = cv2.imread(str(colour_path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f'{colour_path}: not a readable image')
+        depth = read_depth_m(depth_path, unit)
+        if depth.shape != image.shape[:2]:
+            raise ValueError(
+                f'{depth_path}: depth is {depth.shape[1]}x{depth.shape[0]}, its colour image '
+                f'{colour_path.name} {image.shape[1]}x{image.shape[0]}: register depth to colour'
+            )
+        if size is None:
+            size = (image.shape[1], image.shape[0])
+        elif size != (image.shape[1], image.shape[0]):
+            raise ValueError(f'{colour_path}: {image.shape[1]}x{image.shape[0]}, not {size}')
+        depth = np.where(depth <= max_depth, depth, 0.0)
+        mm = np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
+        cv2.imwrite(str(out / 'color' / f'{i:06d}.png'), image)
+        cv2.imwrite(str(out / 'depth' / f'{i:06d}.png'), mm)
+    if size is None:
+        raise ValueError('no frames to import')
+    atomic_write_text(out / 'camera_info.yaml', camera_info_yaml(camera_name, fxy_cxy, size))
+    return len(pairs)
+
+
+def import_labelled(out: Path | str, labels: Path | str = LABELS) -> dict[str, int]:
+    """Import every labelled real frame, one ``rgbd:DIR`` folder per camera; frames per folder."""
+    groups: dict[tuple, list] = {}
+    for f in load_labels(labels):
+        groups.setdefault((f['name'].split('/')[0], tuple(f['k'])), []).append(f)
+    written = {}
+    for (name, k), frames in groups.items():
+        pairs = [(f['color'], f['depth']) for f in frames]
+        written[name] = import_rgbd(pairs, k, Path(out) / name, 'm', name)
+    return written

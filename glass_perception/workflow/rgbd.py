@@ -114,16 +114,19 @@ def camera_matrix() -> np.ndarray:
     return np.array([[FX, 0.0, CX], [0.0, FY, CY], [0.0, 0.0, 1.0]])
 
 
-def camera_info_yaml(camera_name: str = 'glass_synthetic_rgbd') -> str:
-    """Return the scenes' calibration as camera_calibration_parsers writes it."""
-    k = [FX, 0.0, CX, 0.0, FY, CY, 0.0, 0.0, 1.0]
-    p = [FX, 0.0, CX, 0.0, 0.0, FY, CY, 0.0, 0.0, 0.0, 1.0, 0.0]
+def camera_info_yaml(
+    camera_name: str = 'glass_synthetic_rgbd', fxy_cxy=(FX, FY, CX, CY), size=(WIDTH, HEIGHT)
+) -> str:
+    """Return a calibration (default: the scenes') as camera_calibration_parsers writes it."""
+    fx, fy, cx, cy = (float(v) for v in fxy_cxy)
+    k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    p = [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
 
     def row(values):
         return '[' + ', '.join(f'{v:g}' for v in values) + ']'
 
     return (
-        f'image_width: {WIDTH}\nimage_height: {HEIGHT}\ncamera_name: {camera_name}\n'
+        f'image_width: {size[0]}\nimage_height: {size[1]}\ncamera_name: {camera_name}\n'
         f'camera_matrix:\n  rows: 3\n  cols: 3\n  data: {row(k)}\n'
         'distortion_model: plumb_bob\n'
         'distortion_coefficients:\n  rows: 1\n  cols: 5\n  data: [0, 0, 0, 0, 0]\n'
