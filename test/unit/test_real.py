@@ -55,7 +55,7 @@ def test_an_import_plays_as_an_rgbd_source(tmp_path):
 
 
 def test_intrinsics_from_the_three_kinds_of_calibration_file(tmp_path):
-    (tmp_path / 'flat.txt').write_text('Image Height: 720\nfx: 912.5\nfy: 911\ncx: 641.5\ncy: 371\n')
+    (tmp_path / 'flat.txt').write_text('Image Height: 720\nfx: 912.5\nfy: 911\ncx: 641.5\ncy: 371')
     from glass_perception.workflow.rgbd import camera_info_yaml
 
     (tmp_path / 'ros.yaml').write_text(camera_info_yaml('x', (500, 501, 320, 240), (640, 480)))

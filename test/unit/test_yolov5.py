@@ -1,4 +1,4 @@
-"""YOLOv5's anchor head in Ultralytics: its loss and matching, export and the detector's two paths."""
+"""YOLOv5's anchor head in Ultralytics: loss and matching, export, the detector's two paths."""
 
 from pathlib import Path
 
