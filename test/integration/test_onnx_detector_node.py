@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from diagnostic_msgs.msg import DiagnosticArray
 from glass_perception.core import messages
 from glass_perception.core.detector import Detector
@@ -66,5 +68,59 @@ def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
         assert any(name == e.class_name and box.iou(e.box) > 0.9 for box, name in got), (
             f'{e} not in {got}'
         )
+    assert 'Traceback' not in detector.output()
+    assert detector.stop() == 0
+
+
+YOLOV5N = Path(__file__).resolve().parents[3] / 'shared' / 'weights' / 'yolov5n.pt'
+
+
+@pytest.fixture(scope='module')
+def coco_yolov5n(tmp_path_factory):
+    """Convert the official COCO YOLOv5n (no fine-tuning) to .pt and ONNX."""
+    if not YOLOV5N.is_file():
+        pytest.skip(f'{YOLOV5N} is not here (shared/weights)')
+    from glass_perception.workflow.pretrained import read_yolov5_checkpoint
+    from glass_perception.workflow.yolov5_training import (
+        coco_model,
+        DETECTOR_COCO_CLASSES,
+        save_checkpoint,
+    )
+
+    folder = tmp_path_factory.mktemp('yolov5n')
+    model = coco_model(read_yolov5_checkpoint(YOLOV5N), DETECTOR_COCO_CLASSES)
+    pt = save_checkpoint(model, folder / 'yolov5n_coco_node.pt')
+    return {'.pt': pt, '.onnx': export_onnx(pt, folder / 'yolov5n_coco_node.onnx', imgsz=480)}
+
+
+@pytest.mark.parametrize('suffix', ['.onnx', '.pt'])
+def test_detector_node_runs_the_converted_coco_yolov5n(
+    start_node, ros_node, coco_yolov5n, suffix
+):
+    import cv2
+    import skimage.data
+
+    model = coco_yolov5n[suffix]
+    ns = f'/v5{suffix[1:]}'
+    detector = start_node('detector_node', {'model': str(model), 'imgsz': 480}, namespace=ns)
+    pub = ros_node.create_publisher(Image, f'{ns}/camera/image_raw', IMAGE_QOS)
+    seen = []
+    ros_node.create_subscription(Detection2DArray, f'{ns}/glass/candidates', seen.append, 10)
+    assert detector.wait_output('detector ', 120), detector.output()
+    assert spin_until(ros_node, lambda: pub.get_subscription_count() > 0, 30)
+    image = cv2.cvtColor(skimage.data.coffee(), cv2.COLOR_RGB2BGR)  # a real photograph
+    msg = fill_image(Image(header=Header(frame_id='coffee')), image, 'bgr8')
+    for _ in range(40):
+        pub.publish(msg)
+        if spin_until(ros_node, lambda: seen and seen[-1].detections, 1.5):
+            break
+    assert seen and seen[-1].detections, detector.output()[-2000:]
+    got = [(messages.box_of(d), messages.best_hypothesis(d)[0]) for d in seen[-1].detections]
+    expected = [
+        d for d in Detector(str(model), 'cpu', 480).detect(image, 0.35, 0.5, 50)
+        if d.class_name == 'cup'
+    ]
+    assert len(expected) == 1
+    assert any(n == 'cup' and b.iou(expected[0].box) > 0.9 for b, n in got), got
     assert 'Traceback' not in detector.output()
     assert detector.stop() == 0
