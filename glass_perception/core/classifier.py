@@ -212,6 +212,9 @@ def frozen_for_cpu(model: nn.Module, input_size: int) -> nn.Module:
             warnings.simplefilter(
                 'ignore', FutureWarning
             )  # torch.jit is deprecated but still the fast path
+            # TensorFlow-style padding reads the input size: traced as a constant, which is right
+            # for the one input size a classifier runs at (and the outputs are checked below)
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
             frozen = torch.jit.optimize_for_inference(
                 torch.jit.freeze(torch.jit.trace(model.eval(), example))
             )

@@ -281,17 +281,29 @@ def real_crops(frames: list[dict], padding: float, size: int) -> list[tuple[str,
     return out
 
 
-def photo_crops(folder: Path | str, padding: float, size: int):
-    """(COCO class name, crop) for every cup and wine glass box of a YOLO-labelled folder."""
+def glass_cups(labels: Path | str = LABELS) -> set[tuple[str, int]]:
+    """Return the COCO128 ``cup`` boxes that are clear drinking glasses: (image name, line)."""
+    data = json.loads(Path(labels).read_text())
+    return {(str(f), int(i)) for f, i in data.get('coco128_cups', {}).get('glass', [])}
+
+
+def photo_crops(folder: Path | str, padding: float, size: int, glass=frozenset()):
+    """
+    Yield (kind, crop) for every cup and wine glass box of a YOLO-labelled folder.
+
+    kind is 'cup', 'wine glass', or 'glass cup' for the cup boxes listed in ``glass`` ((image
+    name, line) pairs: COCO calls some drinking glasses cups).
+    """
     names = {COCO_IDS['cup']: 'cup', COCO_IDS['wine glass']: 'wine glass'}
     for image_path, label_path in photo_pairs(folder):
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         if image is None:
             continue
         h, w = image.shape[:2]
-        for cid, box in read_yolo_labels(label_path, w, h):
+        for line, (cid, box) in enumerate(read_yolo_labels(label_path, w, h)):
             if cid in names and min(box.w, box.h) >= 8:
-                yield names[cid], square_crop(image, box, padding, size)
+                kind = 'glass cup' if (image_path.name, line) in glass else names[cid]
+                yield kind, square_crop(image, box, padding, size)
 
 
 def evaluate_real_classifier(classifier, frames, photos, padding, size, fragile, threshold):
@@ -308,6 +320,7 @@ def evaluate_real_classifier(classifier, frames, photos, padding, size, fragile,
         'glasses_fragile': _counts(),
         'beer_vs_shot': _counts(),
         'coco_cups_called_cup': _counts(),
+        'coco_glass_cups_fragile': _counts(),
         'coco_wine_glasses_fragile': _counts(),
     }
     crops = real_crops(frames, padding, size)
@@ -328,7 +341,7 @@ def evaluate_real_classifier(classifier, frames, photos, padding, size, fragile,
                     c['n'] += 1
                     c['found'] += best == FINE_CLASS[kind]
     if photos is not None:
-        pc = list(photo_crops(photos, padding, size))
+        pc = list(photo_crops(photos, padding, size, glass_cups()))
         if pc:
             probs = classifier.predict([c for _, c in pc])
             for (name, _), p in zip(pc, probs):
@@ -336,7 +349,8 @@ def evaluate_real_classifier(classifier, frames, photos, padding, size, fragile,
                     c = report['coco_cups_called_cup']
                     c['found'] += names[int(np.argmax(p))] == 'cup'
                 else:
-                    c = report['coco_wine_glasses_fragile']
+                    glass = name == 'glass cup'
+                    c = report['coco_glass_cups_fragile' if glass else 'coco_wine_glasses_fragile']
                     c['found'] += float(p[frag_idx].sum()) >= threshold
                 c['n'] += 1
     for c in report.values():
@@ -377,7 +391,8 @@ def format_classifier_report(report: dict) -> str:
         'cups_called_cup': 'real RGB-D cups called cup',
         'glasses_fragile': 'real RGB-D glasses called fragile',
         'beer_vs_shot': 'real RGB-D beer/shot glasses given their class',
-        'coco_cups_called_cup': 'photographed cups called cup',
+        'coco_cups_called_cup': 'photographed opaque cups called cup',
+        'coco_glass_cups_fragile': "photographed glasses COCO calls 'cup', called fragile",
         'coco_wine_glasses_fragile': 'photographed wine glasses called fragile',
     }
     return '\n'.join(f'  {labels[k]}: {_pct(c, "rate")}' for k, c in report.items())

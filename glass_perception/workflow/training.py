@@ -118,24 +118,28 @@ def initial_model(cfg: TrainConfig, class_names, log=print):
     """
     Return (network, input): what training starts from and what its weights expect.
 
-    ``input`` is ``{'mean', 'std', 'padding'}``, recorded in the checkpoint's metadata.
+    ``input`` is ``{'mean', 'std', 'padding', 'frozen_bn'}``; the first three are recorded in the
+    checkpoint's metadata. ``frozen_bn``: a network with TensorFlow's padding came from folded
+    batch norm (no batch statistics), so its batch norms train on their running statistics.
     """
     from ..core.classifier_meta import IMAGENET_MEAN, IMAGENET_STD
 
     if cfg.init == 'imagenet':
         model, given, source = pretrained_model(cfg.architecture, len(class_names), cfg.head)
         log(f'ImageNet weights: {source}')
-        return model, given
+        return model, {**given, 'frozen_bn': given['padding'] == 'tf_same'}
     if cfg.init == 'scratch':
         model = build_model(cfg.architecture, len(class_names), cfg.head)
-        return model, {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'padding': 'torch'}
+        plain = {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'padding': 'torch'}
+        return model, {**plain, 'frozen_bn': False}
     model, meta = load_checkpoint(cfg.init)
     if meta.class_names != list(class_names) or meta.architecture != cfg.architecture:
         raise ValueError(
             f'{cfg.init}: its classes {meta.class_names} ({meta.architecture}) do not match '
             f"the data's {list(class_names)} ({cfg.architecture})"
         )
-    return model, {'mean': list(meta.mean), 'std': list(meta.std), 'padding': meta.padding}
+    given = {'mean': list(meta.mean), 'std': list(meta.std), 'padding': meta.padding}
+    return model, {**given, 'frozen_bn': meta.padding == 'tf_same'}
 
 
 def make_datasets(cfg: TrainConfig, mean=None, std=None):
@@ -159,9 +163,26 @@ def make_datasets(cfg: TrainConfig, mean=None, std=None):
 
 
 def train_one_epoch(
-    model, loader, criterion, optimizer, device, on_step: Callable[[float], None] | None = None
+    model,
+    loader,
+    criterion,
+    optimizer,
+    device,
+    on_step: Callable[[float], None] | None = None,
+    frozen_bn: bool = False,
 ):
+    """
+    Train one pass over ``loader``; return (mean loss, accuracy).
+
+    ``frozen_bn`` keeps every batch norm on its running statistics (its scale and shift still
+    learn): a network converted from TensorFlow's folded batch norm has identities there, not
+    statistics, and normalising by a batch's would undo the folded layers.
+    """
     model.train()
+    if frozen_bn:
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
     total_loss, correct, seen = 0.0, 0, 0
     for images, targets in loader:
         images, targets = images.to(device), targets.to(device)
@@ -336,7 +357,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
                 bar.update()
 
         train_loss, train_acc = train_one_epoch(
-            model, train_loader, criterion, optimizer, device, on_step
+            model, train_loader, criterion, optimizer, device, on_step, given['frozen_bn']
         )
         if bar:
             bar.close()

@@ -143,3 +143,12 @@ def test_real_frames_score_a_detector_that_finds_exactly_the_labels():
     r = real.evaluate_real_frames(one, Perfect())
     assert r['drinking_glasses']['recall'] == 1.0
     assert r['by_scene']['drinking_glasses']['false_per_frame'] == 0.0
+
+
+@needs_real
+def test_the_glass_cups_are_cup_boxes_of_coco128():
+    glass = real.glass_cups()
+    assert len(glass) == 14
+    for name, line in glass:
+        label = next((REAL / 'coco128' / 'labels').rglob(name.replace('.jpg', '.txt')))
+        assert label.read_text().split('\n')[line].split()[0] == str(real.COCO_IDS['cup'])
