@@ -26,6 +26,24 @@ def open_chain(detector: str = '', classifier: str = '', sizes: str = '', thread
     return det, clf, SizeModel.load(sizes or sizes_path(clf.path))
 
 
+def add_real_options(parser, real_parent=None, real_help: str = '', photos_help: str = ''):
+    """
+    Add ``--real [LABELS]`` and ``--photos DIR``: the real images the evaluations score.
+
+    ``--real`` goes to ``real_parent`` (e.g. a mutually exclusive group), default the parser.
+    """
+    from pathlib import Path
+
+    (real_parent or parser).add_argument(
+        '--real',
+        nargs='?',
+        const='',
+        metavar='LABELS',
+        help=f'{real_help} (default labels: the package ones)',
+    )
+    parser.add_argument('--photos', type=Path, help=photos_help)
+
+
 def write_report(path, report: dict) -> None:
     """Write a report as JSON, atomically (values JSON cannot hold as their str)."""
     from ..core.atomic import atomic_write_text

@@ -25,6 +25,8 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .chain import add_real_options
+
     p = argparse.ArgumentParser(
         prog='glass-evaluate',
         description=__doc__,
@@ -40,15 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help='render fresh scenes of this seed (use one never trained on)',
     )
-    src.add_argument(
-        '--real',
-        nargs='?',
-        const='',
-        metavar='LABELS',
-        help='crops of the labelled real RGB-D frames (default labels: the package ones)',
-    )
-    p.add_argument(
-        '--photos', type=Path, help='with --real: also a YOLO photograph folder (COCO ids)'
+    add_real_options(
+        p,
+        src,
+        'crops of the labelled real RGB-D frames',
+        'with --real: also a YOLO photograph folder (COCO ids)',
     )
     p.add_argument(
         '--scenes', type=int, default=300, help='scenes to render with --synthetic-seed'

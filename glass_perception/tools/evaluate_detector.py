@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .chain import add_real_options
     from ..core.params import default, DETECTOR
 
     p = argparse.ArgumentParser(
@@ -40,15 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument('--scenes', type=Path, help='a glass-synth detect or rgbd folder')
-    p.add_argument(
-        '--real',
-        nargs='?',
-        const='',
-        metavar='LABELS',
-        help='score the labelled real RGB-D frames (default labels: the package ones)',
-    )
-    p.add_argument(
-        '--photos', type=Path, help='a YOLO folder of photographs with COCO class ids'
+    add_real_options(
+        p,
+        real_help='score the labelled real RGB-D frames',
+        photos_help='a YOLO folder of photographs with COCO class ids',
     )
     p.add_argument('--split', default='test', help='of a detect folder (default: test)')
     p.add_argument('--detector', default='', help='detector weights (default: shipped)')
