@@ -8,10 +8,10 @@ import sys
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 MODELS_DIR = PACKAGE_DIR / 'models'
 #: what an empty ``model`` means: the ONNX exports, run by ONNX Runtime without torch
-DEFAULT_DETECTOR = MODELS_DIR / 'glass_yolo11n.onnx'
+DEFAULT_DETECTOR = MODELS_DIR / 'glass_yolov5n_coco.onnx'
 DEFAULT_CLASSIFIER = MODELS_DIR / 'glass_mobilenet_v2.onnx'
 #: what they were exported from: the weights training and the torch path use
-DEFAULT_DETECTOR_WEIGHTS = MODELS_DIR / 'glass_yolo11n.pt'
+DEFAULT_DETECTOR_WEIGHTS = MODELS_DIR / 'glass_yolov5n_coco.pt'
 DEFAULT_CLASSIFIER_CHECKPOINT = MODELS_DIR / 'glass_mobilenet_v2.safetensors'
 #: path-traced scenes with ground truth: the camera node's ``synthetic`` source
 DEFAULT_SCENES = PACKAGE_DIR / 'data' / 'scenes'

@@ -4,7 +4,7 @@ glass-export-detector: export a YOLO detector (.pt) to ONNX, which cannot run co
 Ultralytics .pt files are Python pickles: loading one (here too) can run code, so export only
 weights you trust, once, and give the robot the .onnx file::
 
-    glass-export-detector  # the shipped detector -> glass_yolo11n.onnx
+    glass-export-detector  # the shipped detector -> glass_yolov5n_coco.onnx
     glass-export-detector my_best.pt --out models/my_best.onnx --imgsz 320
     ros2 launch glass_perception pipeline.launch.py detector_model:=$PWD/models/my_best.onnx
 

@@ -11,7 +11,7 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
       --families train   # the wide generator, held-out shape families and photographs left out
   glass-synth crops    --from work/det --split train --out work/crops/train   # no second render
   glass-synth crops    --from work/det --split train2 --out work/crops/det_train2 \
-      --detector glass_perception/models/glass_yolo11n.pt  # cut around detected boxes
+      --detector glass_perception/models/glass_yolov5n_coco.pt  # cut around detected boxes
   glass-synth yolo     --from work/rgbd/train --out work/det --split rgbd   # RGB-D frames as YOLO
 
 'detect' can be interrupted: run the same command again and it goes on where it stopped.

@@ -5,7 +5,7 @@ Example (the shipped default detector)::
 
     glass-train-detector --workdir work/detector --train-seed 101 --train-scenes 800 \
         --val-seed 102 --val-scenes 120 --epochs 30 --imgsz 320 \
-        --out glass_perception/models/glass_yolo11n.pt
+        --out work/detector/glass_yolo11n.pt
 
 From COCO weights: ``--model yolov5n.pt`` starts from the official COCO YOLOv5n (offline from
 ``$GLASS_PRETRAINED_DIR`` or ``shared/weights``, else downloaded; its SHA-256 checked, read

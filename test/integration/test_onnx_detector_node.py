@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
-    model = export_onnx(DEFAULT_DETECTOR, tmp_path / 'glass_yolo11n.onnx', imgsz=320)
+    model = export_onnx(DEFAULT_DETECTOR, tmp_path / 'shipped_detector.onnx', imgsz=320)
     detector = start_node('detector_node', {'model': str(model)}, namespace='/onnx')
     pub = ros_node.create_publisher(Image, '/onnx/camera/image_raw', IMAGE_QOS)
     seen = []
@@ -42,7 +42,7 @@ def test_detector_node_runs_an_onnx_model(start_node, ros_node, tmp_path):
         DIAGNOSTICS_QOS,
     )
     assert detector.wait_output('detector ', 120), detector.output()
-    assert 'glass_yolo11n.onnx' in detector.output() and 'imgsz 320' in detector.output()
+    assert 'shipped_detector.onnx' in detector.output() and 'imgsz 320' in detector.output()
     assert spin_until(ros_node, lambda: pub.get_subscription_count() > 0, 30)
 
     image = render_scene(3, 0).image

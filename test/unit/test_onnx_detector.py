@@ -27,7 +27,7 @@ import pytest
 @pytest.fixture(scope='module')
 def onnx_path(tmp_path_factory):
     return export_onnx(
-        DEFAULT_DETECTOR, tmp_path_factory.mktemp('onnx') / 'glass_yolo11n.onnx', imgsz=320
+        DEFAULT_DETECTOR, tmp_path_factory.mktemp('onnx') / 'shipped_detector.onnx', imgsz=320
     )
 
 
