@@ -74,7 +74,10 @@ def test_the_onnx_detector_has_the_torch_detectors_map50(scenes):
     ox = map50(Detector(str(DEFAULT_DETECTOR), 'cpu', 480, runtime='onnxruntime'), truth, names)
     for name in ('cup', 'wine glass', 'all'):
         assert abs(pt[name] - ox[name]) <= 0.005, (name, pt, ox)
-    assert ox['cup'] > 0.9 and ox['wine glass'] > 0.9
+    # a floor under the shipped detector on these steep, far demo scenes: stage 6 (renders only)
+    # was above 0.9 for both; stage 10 (COCO YOLOv5n, fine-tuned) measures 0.877 (cup) and 0.884
+    # (wine glass) here, its held-out recall at the node's thresholds is in the model card
+    assert ox['cup'] > 0.85 and ox['wine glass'] > 0.85, (pt, ox)
 
 
 def test_the_onnx_classifier_labels_the_crops_as_the_checkpoint_does(scenes):
