@@ -40,13 +40,22 @@ def bin_name(lo: float, hi: float) -> str:
     return f'{lo:g}-{hi:g}' if hi < 1000 else f'>={lo:g}'
 
 
-def detect_like_node(detector, image: np.ndarray, conf: float | None = None) -> list:
-    """Return the kept crop-class detections of one frame, as detector_node keeps them."""
+def detect_as_node(detector, image: np.ndarray, conf: float | None = None) -> list:
+    """Return every detection of one frame at the node's thresholds (``conf`` replaces its)."""
     conf = default(DETECTOR, 'conf') if conf is None else conf
-    found = detector.detect(image, conf, default(DETECTOR, 'iou'), default(DETECTOR, 'max_det'))
+    return detector.detect(image, conf, default(DETECTOR, 'iou'), default(DETECTOR, 'max_det'))
+
+
+def keep_like_node(found: list) -> list:
+    """Return the crop-class detections detector_node keeps of ``found`` (duplicates removed)."""
     keep = default(DETECTOR, 'crop_classes')
     found = drop_duplicates(found, keep, default(DETECTOR, 'duplicate_iou'))
     return [d for d in found if d.class_name in keep]
+
+
+def detect_like_node(detector, image: np.ndarray, conf: float | None = None) -> list:
+    """Return the kept crop-class detections of one frame, as detector_node keeps them."""
+    return keep_like_node(detect_as_node(detector, image, conf))
 
 
 def evaluate_detector(

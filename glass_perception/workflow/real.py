@@ -32,9 +32,8 @@ import time
 import cv2
 import numpy as np
 
-from .evaluation_detector import detect_like_node
+from .evaluation_detector import detect_as_node, detect_like_node, keep_like_node
 from ..core.geometry import Box, match_boxes, square_crop
-from ..core.params import default, DETECTOR
 from ..core.paths import PACKAGE_DIR
 from ..core.synthetic import DETECTOR_CLASSES
 
@@ -145,14 +144,9 @@ def evaluate_real_frames(frames: list[dict], detector, conf: float | None = None
     for f in frames:
         image = cv2.imread(str(f['color']), cv2.IMREAD_COLOR)
         t0 = time.perf_counter()
-        found = detector.detect(
-            image,
-            default(DETECTOR, 'conf') if conf is None else conf,
-            default(DETECTOR, 'iou'),
-            default(DETECTOR, 'max_det'),
-        )
+        found = detect_as_node(detector, image, conf)
         frame_ms.append(1000.0 * (time.perf_counter() - t0))
-        kept = detect_like_node(detector, image, conf)  # crop classes, as the node keeps them
+        kept = keep_like_node(found)  # crop classes, as the node keeps them
         anything = [d for d in found if d.class_name in DETECTOR_CLASSES]
         truth = [Box.from_xyxy(*o['box']) for o in f['objects']]
         crop_match = match_boxes(truth, [d.box for d in kept])
