@@ -230,7 +230,13 @@ def main(argv: list[str] | None = None) -> int:
 
         names = yaml.safe_load(Path(data).read_text())['names']
         names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
-        start, trainer = yolov5_training.starting_point(args.model, names, args.workdir)
+        from ..workflow.pretrained import PretrainedError
+
+        try:
+            start, trainer = yolov5_training.starting_point(args.model, names, args.workdir)
+        except (PretrainedError, ValueError) as e:
+            print(f'glass-train-detector: {e}', file=sys.stderr)
+            return 2
         YOLO(start).train(trainer=trainer, **train_arguments(args, data, run_dir))
     best = run_dir / 'weights' / 'best.pt'
     report = evaluate(YOLO, best, data, args)

@@ -218,17 +218,15 @@ def starting_point(model: str, names: list[str], workdir: Path | str):
     """
     Return (what ``YOLO`` loads, the trainer class or None) for ``glass-train-detector --model``.
 
-    ``yolov5n.pt`` (or a file with the official hash): the COCO checkpoint, fetched, read safely
-    and converted with ``names`` (COCO class names, the data's) into ``workdir``. A checkpoint of
-    such a model: trained on with the YOLOv5 trainer. Anything else is Ultralytics' business.
+    ``yolov5n.pt``: the official COCO checkpoint (that file if it exists, else fetched), read
+    safely (a file of that name with another hash is refused: PretrainedError) and converted with
+    ``names`` (COCO class names, the data's) into ``workdir``. A checkpoint of such a model:
+    trained on with the YOLOv5 trainer. Anything else is Ultralytics' business.
     """
     from . import pretrained
 
     p = Path(model)
-    official = p.name == pretrained.YOLOV5N and (
-        not p.is_file() or pretrained.sha256_of(p) == pretrained.SHA256[pretrained.YOLOV5N]
-    )
-    if official:
+    if p.name == pretrained.YOLOV5N:
         source = p if p.is_file() else pretrained.fetch(pretrained.YOLOV5N)
         weights = pretrained.read_yolov5_checkpoint(source)
         out = Path(workdir) / 'start_yolov5n_coco.pt'

@@ -267,3 +267,12 @@ def test_imagenet_init_works_offline_from_the_tflite_copy(monkeypatch, tmp_path)
     state = pretrained.read_mobilenet_v2_tflite(TFLITE)
     torch.testing.assert_close(model.features[0][0].weight, state['features.0.0.weight'])
     assert model(torch.rand(2, 3, 96, 96)).shape == (2, 3)
+
+
+def test_training_from_a_yolov5n_pt_that_is_not_the_official_file_is_refused(tmp_path):
+    from glass_perception.workflow.yolov5_training import starting_point
+
+    f = tmp_path / 'yolov5n.pt'
+    f.write_bytes(b'not the official checkpoint')
+    with pytest.raises(PretrainedError, match='yolov5n.pt: SHA-256'):
+        starting_point(str(f), ['cup', 'wine glass', 'bottle', 'bowl'], tmp_path / 'work')
