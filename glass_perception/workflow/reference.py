@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from . import pretrained
+from ..core.geometry import Box
 
 
 def reference_dir() -> Path:
@@ -51,14 +52,6 @@ def load_original_yolov5(path: Path | str):
     sys.modules.setdefault('models.common', yolov5.models.common)
     ckpt = torch.load(str(path), map_location='cpu', weights_only=False)
     return ckpt['model'].float().eval()
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 def compare_yolov5(path, files, imgsz: int = 640, conf: float = 0.25, iou: float = 0.45) -> dict:
@@ -92,7 +85,7 @@ def compare_yolov5(path, files, imgsz: int = 640, conf: float = 0.25, iou: float
             best, best_iou = None, 0.0
             for k, db in enumerate(b):
                 if k not in used and int(db[5]) == int(da[5]):
-                    v = _iou(da[:4], db[:4])
+                    v = Box.from_xyxy(*da[:4]).iou(Box.from_xyxy(*db[:4]))
                     if v > best_iou:
                         best, best_iou = k, v
             if best is None:

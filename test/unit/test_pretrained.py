@@ -233,17 +233,16 @@ def test_the_converted_yolov5n_gives_the_original_detections_on_real_photographs
 
 
 @needs_tflite
-def test_the_converted_mobilenet_agrees_with_the_tflite_interpreter():
+def test_the_converted_mobilenet_agrees_with_the_tflite_interpreter(tmp_path):
     pytest.importorskip('ai_edge_litert', reason='LiteRT (ai-edge-litert) runs the TFLite model')
     import cv2
     import skimage.data
 
     from glass_perception.workflow.reference import compare_mobilenet
 
-    tmp = Path(pytest.importorskip('tempfile').mkdtemp())
     files = []
     for name in ('coffee', 'chelsea', 'astronaut', 'rocket'):
-        f = tmp / f'{name}.png'
+        f = tmp_path / f'{name}.png'
         cv2.imwrite(str(f), cv2.cvtColor(getattr(skimage.data, name)(), cv2.COLOR_RGB2BGR))
         files.append(f)
     files += sorted((REAL / 'coco128' / 'images').rglob('*.jpg'))[:6]
