@@ -118,28 +118,26 @@ def initial_model(cfg: TrainConfig, class_names, log=print):
     """
     Return (network, input): what training starts from and what its weights expect.
 
-    ``input`` is ``{'mean', 'std', 'padding', 'frozen_bn'}``; the first three are recorded in the
-    checkpoint's metadata. ``frozen_bn``: a network with TensorFlow's padding came from folded
-    batch norm (no batch statistics), so its batch norms train on their running statistics.
+    ``input`` is ``{'mean', 'std', 'padding'}``, recorded in the checkpoint's metadata. A network
+    with TensorFlow's padding came from folded batch norm (no batch statistics), so ``fit`` trains
+    its batch norms on their running statistics.
     """
     from ..core.classifier_meta import IMAGENET_MEAN, IMAGENET_STD
 
     if cfg.init == 'imagenet':
         model, given, source = pretrained_model(cfg.architecture, len(class_names), cfg.head)
         log(f'ImageNet weights: {source}')
-        return model, {**given, 'frozen_bn': given['padding'] == 'tf_same'}
+        return model, given
     if cfg.init == 'scratch':
         model = build_model(cfg.architecture, len(class_names), cfg.head)
-        plain = {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'padding': 'torch'}
-        return model, {**plain, 'frozen_bn': False}
+        return model, {'mean': list(IMAGENET_MEAN), 'std': list(IMAGENET_STD), 'padding': 'torch'}
     model, meta = load_checkpoint(cfg.init)
     if meta.class_names != list(class_names) or meta.architecture != cfg.architecture:
         raise ValueError(
             f'{cfg.init}: its classes {meta.class_names} ({meta.architecture}) do not match '
             f"the data's {list(class_names)} ({cfg.architecture})"
         )
-    given = {'mean': list(meta.mean), 'std': list(meta.std), 'padding': meta.padding}
-    return model, {**given, 'frozen_bn': meta.padding == 'tf_same'}
+    return model, {'mean': list(meta.mean), 'std': list(meta.std), 'padding': meta.padding}
 
 
 def make_datasets(cfg: TrainConfig, mean=None, std=None):
@@ -357,7 +355,13 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
                 bar.update()
 
         train_loss, train_acc = train_one_epoch(
-            model, train_loader, criterion, optimizer, device, on_step, given['frozen_bn']
+            model,
+            train_loader,
+            criterion,
+            optimizer,
+            device,
+            on_step,
+            frozen_bn=given['padding'] == 'tf_same',
         )
         if bar:
             bar.close()
