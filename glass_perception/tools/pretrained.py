@@ -121,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {'yolov5': convert_yolov5, 'check-yolov5': check_yolov5,
                 'check-mobilenet': check_mobilenet}[args.command](args)
-    except PretrainedError as e:
-        print(f'glass-pretrained: {e}', file=sys.stderr)
-        return 2
-    except ImportError as e:
+    except (PretrainedError, ImportError) as e:
         print(f'glass-pretrained: {e}', file=sys.stderr)
         return 2
 
