@@ -4,6 +4,8 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
   glass-synth classify --out work/crops/train --seed 1 --scenes 1500
   glass-synth detect   --out work/det --seed 101 --scenes 800 --split train
   glass-synth rgbd     --out work/rgbd/test --seed 9301 --scenes 150   # RGB-D, the camera plays it
+  glass-synth rgbd     --out work/rgbd/views --seed 9702 --scenes 200 --look-down 15 90 \
+      --supports 0.5   # wrist views to straight down; trays, boards, coasters, plates
   glass-synth sequences --out work/sequences/test --seed 9401 --sequences 6 --frames 40  # ids
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
       --width 160 --height 120
@@ -43,6 +45,7 @@ from ..workflow.datasets import (
     scene_renderer,
 )
 from ..workflow.pbr import QUALITIES, VARIETIES
+from ..workflow.rgbd import LOOK_DOWN_DEG
 from ..workflow.variety import FAMILY_SETS
 
 
@@ -86,6 +89,8 @@ def _rgbd(args) -> int:
             progress=lambda it: tqdm(it, desc='pbr rgbd', unit='scene'),
             variety=args.variety,
             family_set=args.families,
+            look_down=tuple(args.look_down),
+            supports=args.supports,
         )
     except ValueError as e:
         print(f'glass-synth: {e}', file=sys.stderr)
@@ -194,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument('--seed', type=int, required=True)
     r.add_argument('--scenes', type=int, default=40)
     r.add_argument('--quality', choices=list(QUALITIES), default='fast')
+    r.add_argument(
+        '--look-down',
+        type=float,
+        nargs=2,
+        default=LOOK_DOWN_DEG,
+        metavar=('MIN', 'MAX'),
+        help='camera elevation above the table, degrees, drawn uniformly (90: straight down, a '
+        'wrist camera before a grasp); default: %(default)s',
+    )
+    r.add_argument(
+        '--supports',
+        type=float,
+        default=0.0,
+        metavar='P',
+        help='share of scenes with a tray, board, coaster or plate (3-40 mm) under some of the '
+        'objects; default: %(default)s',
+    )
     q = sub.add_parser(
         'sequences',
         help='RGB-D sequences of a moving camera with ground-truth ids, one rgbd:DIR folder each',

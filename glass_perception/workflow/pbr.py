@@ -279,6 +279,7 @@ class Placed:
     footprint: float  # radius on the table, handle included
     x: float = 0.0
     z: float = 0.0
+    y: float = 0.0  # the height it stands at: 0 on the table, more on a support
 
 
 def _rgb(v) -> dict:
@@ -431,6 +432,12 @@ class Recipe:
     extra_lights: list = field(default_factory=list)
     effects: dict | None = None
     meta: dict = field(default_factory=dict)
+    #: the image's up when the camera looks (almost) straight down, where the world's up
+    #: cannot orient it (see camera_up)
+    up_hint: tuple[float, float, float] = (0.0, 0.0, -1.0)
+    #: opaque parts standing on the table under some objects (trays, boards, coasters, plates:
+    #: workflow.supports), rendered with the table
+    supports: list = field(default_factory=list)
 
 
 def make_recipe(
@@ -574,7 +581,7 @@ def _scene_dict(
 ) -> dict:
     T = mi.ScalarTransform4f
     to_world = T.look_at(
-        origin=list(r.camera_origin), target=list(r.camera_target), up=[0, 1, 0]
+        origin=list(r.camera_origin), target=list(r.camera_target), up=list(camera_up(r))
     ) @ T.rotate([0, 0, 1], r.roll)
     beauty = integrator['type'] == 'path'
     d = {
@@ -624,6 +631,8 @@ def _scene_dict(
                     },
                 },
             }
+        for k, part in enumerate(r.supports):
+            d[f'support{k}'] = _mesh_shape(mi, f'support{k}', part.mesh, part.bsdf)
         if beauty:
             d['environment'] = {
                 'type': 'envmap',
@@ -673,12 +682,27 @@ def _lights(r: Recipe) -> list[tuple[np.ndarray, float]]:
     ]
 
 
+def camera_up(r: Recipe) -> np.ndarray:
+    """
+    Return the up vector the camera is oriented by: the world's, or ``up_hint`` looking down.
+
+    Within about 11 degrees of straight down the world's up no longer orients the image (at 90
+    degrees it is parallel to the view): the recipe's ``up_hint``, the horizontal direction the
+    camera faces, takes over. Both give the same, unrolled image where they meet.
+    """
+    forward = np.asarray(r.camera_target, float) - np.asarray(r.camera_origin, float)
+    forward /= np.linalg.norm(forward)
+    if abs(forward[1]) > 0.98:
+        return np.asarray(r.up_hint, float)
+    return np.array([0.0, 1.0, 0.0])
+
+
 def _camera_axes(r: Recipe) -> tuple[np.ndarray, np.ndarray]:
     """Return the camera's origin and its rows right, down, forward (the optical frame)."""
     origin = np.asarray(r.camera_origin, float)
     forward = np.asarray(r.camera_target, float) - origin
     forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 1.0, 0.0])
+    right = np.cross(forward, camera_up(r))
     right /= np.linalg.norm(right)
     return origin, np.stack([right, np.cross(forward, right), forward])
 

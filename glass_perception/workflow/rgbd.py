@@ -3,8 +3,10 @@ Path-traced RGB-D table-top scenes, with the depth an active-stereo camera repor
 
 The colour image is :func:`glass_perception.workflow.pbr.render_pbr_scene`'s path tracer; the
 camera is placed as a robot's wrist or head camera sees a table (0.4-1.3 m from the point it looks
-at, looking down 20-55 degrees, no roll) with RealSense-like intrinsics (640x480, fx = fy = 606,
-principal point at the image centre, no distortion: what ``aligned_depth_to_color`` publishes).
+at, looking down 20-55 degrees by default, anything from 0 to 90 on request, no roll) with
+RealSense-like intrinsics (640x480, fx = fy = 606, principal point at the image centre, no
+distortion: what ``aligned_depth_to_color`` publishes). Optionally a tray, board, coaster or plate
+(workflow.supports) stands under some of the objects.
 
 **The sensor model.** Two depth passes are rendered (Mitsuba's ``depth`` AOV, the distance along
 each pixel's ray, turned into z along the optical axis): the scene as it is, and the scene without
@@ -40,6 +42,7 @@ import cv2
 import numpy as np
 
 from .pbr import _camera_axes, _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
+from .supports import add_supports
 from ..core.geometry import Box
 
 WIDTH, HEIGHT = 640, 480
@@ -65,9 +68,13 @@ class ObjectTruth:
     height: float  # metres
     diameter: float  # metres, widest part without the handle
     track_id: int | None = None  # the object's index in its recipe: one id over a sequence
+    support: str = ''  # what it stands on when not the table (workflow.supports)
+    support_height: float = 0.0  # metres above the table
 
     def to_json(self) -> dict:
         extra = {} if self.track_id is None else {'track_id': self.track_id}
+        if self.support:
+            extra.update(support=self.support, support_height=round(self.support_height, 5))
         return {
             **extra,
             'kind': self.kind,
@@ -141,17 +148,29 @@ def rgbd_recipe(
     max_objects: int = 4,
     variety: str = 'classic',
     family_set: str = 'all',
+    look_down: tuple[float, float] = LOOK_DOWN_DEG,
+    supports: float = 0.0,
 ):
     """
     Return make_recipe's scene with the RGB-D camera: distance, look-down angle, fixed K.
 
     ``variety`` and ``family_set`` choose make_recipe's generator; the camera is drawn the same
-    way for both, so 'classic' scenes are the ones every earlier RGB-D folder holds.
+    way for both, so 'classic' scenes are the ones every earlier RGB-D folder holds. The camera
+    looks down ``look_down`` degrees (drawn uniformly; 90 is straight down, as a wrist camera
+    before a grasp); with probability ``supports`` one object stands on a tray, board, coaster or
+    plate (workflow.supports; drawn from a stream of its own, so the rest of the scene is the one
+    the same seed gives without supports).
     """
+    if not 0.0 <= look_down[0] <= look_down[1] <= 90.0:
+        raise ValueError(f'look-down angles {look_down} are not within 0-90 degrees, low to high')
+    if not 0.0 <= supports <= 1.0:
+        raise ValueError(f'supports {supports} is not a probability')
     recipe = make_recipe(seed, index, max_objects, variety=variety, family_set=family_set)
+    if supports > 0.0:
+        add_supports(np.random.default_rng([int(seed), int(index), 778]), recipe, supports)
     rng = np.random.default_rng([int(seed), int(index), 777])
     distance = rng.uniform(*DISTANCE_CM)
-    down = math.radians(rng.uniform(*LOOK_DOWN_DEG))
+    down = math.radians(rng.uniform(*look_down))
     azimuth = math.radians(rng.uniform(-25.0, 25.0))
     # look at a point among the objects, so that most of them are in view
     xs = [o.x for o in recipe.objects] or [0.0]
@@ -159,11 +178,17 @@ def rgbd_recipe(
     target = np.array(
         [float(np.mean(xs)) + rng.uniform(-3, 3), rng.uniform(3.0, 7.0), float(np.mean(zs))]
     )
+    if down > math.radians(60.0) and recipe.objects:
+        # looking steeply down the view is narrow: at one object, as a wrist camera before a grasp
+        pick = recipe.objects[int(rng.integers(len(recipe.objects)))]
+        target[0], target[2] = pick.x + rng.uniform(-4, 4), pick.z + rng.uniform(-4, 4)
     offset = distance * np.array(
         [math.cos(down) * math.sin(azimuth), math.sin(down), math.cos(down) * math.cos(azimuth)]
     )
     recipe.camera_origin = tuple(float(v) for v in target + offset)
     recipe.camera_target = tuple(float(v) for v in target)
+    # the horizontal direction the camera faces: its image's up when looking straight down
+    recipe.up_hint = (-math.sin(azimuth), 0.0, -math.cos(azimuth))
     recipe.fov = math.degrees(2.0 * math.atan(WIDTH / 2.0 / FX))
     recipe.roll = 0.0
     recipe.blur = 0 if recipe.blur == 0 else 3
@@ -260,10 +285,10 @@ def sensor_depth(
 
 def _truth(recipe, obj, box, visibility, rot, t) -> ObjectTruth:
     vessel = obj.parts[0].mesh.vertices.astype(np.float64)
-    height_cm = float(vessel[:, 1].max())
+    height_cm = float(vessel[:, 1].max()) - obj.y
     radial = np.hypot(vessel[:, 0] - obj.x, vessel[:, 2] - obj.z)
-    base = rot @ np.array([obj.x, 0.0, obj.z]) / 100.0 + t
-    centre = rot @ np.array([obj.x, height_cm / 2.0, obj.z]) / 100.0 + t
+    base = rot @ np.array([obj.x, obj.y, obj.z]) / 100.0 + t
+    centre = rot @ np.array([obj.x, obj.y + height_cm / 2.0, obj.z]) / 100.0 + t
     x0, y0, x1, y1 = box.xyxy()
     truncated = x0 <= 0.5 or y0 <= 0.5 or x1 >= WIDTH - 0.5 or y1 >= HEIGHT - 0.5
     return ObjectTruth(
@@ -276,6 +301,8 @@ def _truth(recipe, obj, box, visibility, rot, t) -> ObjectTruth:
         tuple(float(v) for v in centre),
         height_cm / 100.0,
         2.0 * float(radial.max()) / 100.0,
+        support=recipe.meta.get('support', '') if obj.y > 0.0 else '',
+        support_height=obj.y / 100.0,
     )
 
 
@@ -285,9 +312,13 @@ def render_rgbd_scene(
     quality: str = 'fast',
     variety: str = 'classic',
     family_set: str = 'all',
+    look_down: tuple[float, float] = LOOK_DOWN_DEG,
+    supports: float = 0.0,
 ) -> RGBDScene:
     """Path trace RGB-D scene ``index`` of stream ``seed``, with its sensor depth and truth."""
-    recipe = rgbd_recipe(seed, index, variety=variety, family_set=family_set)
+    recipe = rgbd_recipe(
+        seed, index, variety=variety, family_set=family_set, look_down=look_down, supports=supports
+    )
     return render_rgbd_recipe(recipe, seed, index, quality)
 
 
@@ -372,6 +403,8 @@ def export_rgbd(
     progress=lambda it: it,
     variety: str = 'classic',
     family_set: str = 'all',
+    look_down: tuple[float, float] = LOOK_DOWN_DEG,
+    supports: float = 0.0,
 ) -> int:
     """
     Render ``count`` scenes of stream ``seed`` into an ``rgbd:DIR`` folder; return the count.
@@ -386,7 +419,10 @@ def export_rgbd(
     from ..core.atomic import atomic_write_text
 
     root = Path(root)
-    rgbd_recipe(seed, 0, variety=variety, family_set=family_set)  # ValueError before any file
+    # ValueError before any file
+    rgbd_recipe(
+        seed, 0, variety=variety, family_set=family_set, look_down=look_down, supports=supports
+    )
     (root / 'color').mkdir(parents=True, exist_ok=True)
     (root / 'depth').mkdir(parents=True, exist_ok=True)
     atomic_write_text(root / 'camera_info.yaml', camera_info_yaml())
@@ -396,6 +432,8 @@ def export_rgbd(
         'seed': int(seed),
         'quality': quality,
         **({'variety': variety, 'families': family_set} if variety != 'classic' else {}),
+        **({'look_down': list(look_down)} if tuple(look_down) != LOOK_DOWN_DEG else {}),
+        **({'supports': supports} if supports else {}),
     }
     meta_file = root / 'rgbd_settings.json'
     if meta_file.is_file() and json.loads(meta_file.read_text()) != settings:
@@ -408,7 +446,7 @@ def export_rgbd(
         colour, depth = root / 'color' / f'{stem}.jpg', root / 'depth' / f'{stem}.png'
         if stem in truth and colour.is_file() and depth.is_file():
             continue
-        scene = render_rgbd_scene(seed, index, quality, variety, family_set)
+        scene = render_rgbd_scene(seed, index, quality, variety, family_set, look_down, supports)
         write_rgbd_frame(colour, depth, scene)
         truth[stem] = scene.truth_json()
         atomic_write_text(truth_file, json.dumps(truth, indent=1, sort_keys=True))

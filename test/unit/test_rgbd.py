@@ -54,3 +54,45 @@ def test_camera_info_yaml_is_what_drivers_load():
     assert (info['width'], info['height']) == (640, 480)
     assert info['k'] == list(rgbd.camera_matrix().ravel())
     assert info['distortion_model'] == 'plumb_bob' and info['d'] == [0, 0, 0, 0, 0]
+
+
+@pytest.fixture(scope='module')
+def wrist_scene():
+    """A straight-down view (a wrist camera before a grasp) with a raised support."""
+    pytest.importorskip('mitsuba')
+    return rgbd.render_rgbd_scene(
+        9999, 1, quality='preview', look_down=(90.0, 90.0), supports=1.0
+    )
+
+
+def test_a_straight_down_camera_is_oriented_and_sees_the_support(wrist_scene):
+    s = wrist_scene
+    n, d = np.array(s.table_plane[:3]), s.table_plane[3]
+    assert n @ np.array([0.0, 0.0, -1.0]) == pytest.approx(1.0, abs=1e-6)  # looking straight down
+    assert np.all(np.isfinite(s.camera_pose[0]))
+    camera = Intrinsics.from_k(rgbd.WIDTH, rgbd.HEIGHT, rgbd.camera_matrix().ravel())
+    raised = [o for o in s.objects if o.support]
+    assert raised and s.meta['support'] in ('coaster', 'plate', 'board', 'tray')
+    for o in raised:
+        # its base is on the support, the support's height above the table
+        assert np.array(o.base) @ n + d == pytest.approx(o.support_height, abs=1e-6)
+        assert 0.003 <= o.support_height <= 0.04
+        u, v = camera.project(np.array([o.base]))[0] + 0.5
+        x0, y0, x1, y1 = o.box.xyxy()
+        if o.visibility > 0.9 and not o.truncated:  # seen from above, the foot is inside
+            assert x0 <= u <= x1 and y0 <= v <= y1, o
+
+
+def test_rgbd_options_are_checked_before_anything_is_drawn():
+    with pytest.raises(ValueError, match='0-90'):
+        rgbd.rgbd_recipe(1, 0, look_down=(10.0, 95.0))
+    with pytest.raises(ValueError, match='probability'):
+        rgbd.rgbd_recipe(1, 0, supports=1.5)
+
+
+def test_the_default_view_is_the_one_every_earlier_rgbd_folder_holds():
+    # supports and steep views are drawn from streams of their own: the defaults change nothing
+    a = rgbd.rgbd_recipe(9301, 4)
+    b = rgbd.rgbd_recipe(9301, 4, look_down=rgbd.LOOK_DOWN_DEG, supports=0.0)
+    assert a.camera_origin == b.camera_origin and a.camera_target == b.camera_target
+    assert [o.x for o in a.objects] == [o.x for o in b.objects] and not b.supports
