@@ -58,7 +58,7 @@ def test_camera_info_yaml_is_what_drivers_load():
 
 @pytest.fixture(scope='module')
 def wrist_scene():
-    """A straight-down view (a wrist camera before a grasp) with a raised support."""
+    """Render a straight-down view (a wrist camera before a grasp) with a raised support."""
     pytest.importorskip('mitsuba')
     return rgbd.render_rgbd_scene(
         9999, 1, quality='preview', look_down=(90.0, 90.0), supports=1.0
