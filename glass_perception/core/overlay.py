@@ -55,3 +55,51 @@ def draw(image: np.ndarray, annotations: list[Annotation], line_width: int = 2) 
             cv2.LINE_AA,
         )
     return out
+
+
+def draw_upright(
+    image: np.ndarray,
+    camera,
+    base: np.ndarray,
+    axis: np.ndarray,
+    height: float,
+    diameter: float,
+    text: str,
+    flagged: bool = False,
+    line_width: int = 2,
+) -> np.ndarray:
+    """
+    Draw, in place, an upright cylinder standing at ``base`` (optical frame, m) and return image.
+
+    ``camera`` is a core.camera_model.Intrinsics of the image. The foot and the rim as ellipses,
+    the axis, a cross at the base and ``text`` beside the rim: what the localizer says is there,
+    to be seen against what the image shows. Flagged estimates in warning colour.
+    """
+    axis = np.asarray(axis, float)
+    away = np.asarray(base, float) - (np.asarray(base, float) @ axis) * axis
+    if np.linalg.norm(away) < 1e-9:
+        away = np.array([1.0, 0.0, 0.0]) - axis[0] * axis
+    away /= np.linalg.norm(away)
+    side = np.cross(axis, away)
+    theta = np.linspace(0.0, 2.0 * np.pi, 33)
+    ring = np.outer(np.cos(theta), away) + np.outer(np.sin(theta), side)
+    colour = FRAGILE_BGR if flagged else SAFE_BGR
+    rims = []
+    for lift in (0.0, height):
+        pts = np.asarray(base) + lift * axis + diameter / 2.0 * ring
+        if np.any(pts[:, 2] <= 0.01):
+            return image  # behind the camera: nothing to draw
+        uv = np.round(camera.project(pts)).astype(np.int32)
+        rims.append(uv)
+        cv2.polylines(image, [uv.reshape(-1, 1, 2)], True, colour, line_width, cv2.LINE_AA)
+    ends = np.round(camera.project(np.stack([base, base + height * axis]))).astype(int)
+    cv2.line(image, tuple(map(int, ends[0])), tuple(map(int, ends[1])), colour, 1, cv2.LINE_AA)
+    cv2.drawMarker(image, tuple(map(int, ends[0])), colour, cv2.MARKER_CROSS, 12, line_width)
+    scale = max(0.4, min(1.0, image.shape[0] / 800.0))
+    x, y = int(rims[1][:, 0].max()) + 4, int(rims[1][:, 1].min()) + 12
+    for k, line in enumerate(text.split('\n')):
+        cv2.putText(
+            image, line, (x, y + int(22 * scale) * k), cv2.FONT_HERSHEY_SIMPLEX, scale,
+            colour, 1 if scale < 0.6 else 2, cv2.LINE_AA,
+        )  # fmt: skip
+    return image

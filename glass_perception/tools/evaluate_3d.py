@@ -3,13 +3,17 @@ glass-evaluate-3d: where the glasses are, in cm, against the naive depth method,
 
   glass-evaluate-3d --scenes work/rgbd/test                 # shipped models and size model
   glass-evaluate-3d --scenes work/rgbd/test --json work/rgbd/test_report.json
+  glass-evaluate-3d --scenes work/views/test --distance 0.3 1.3   # steep views and supports
+  glass-evaluate-3d --real --draw work/real/3d   # the real RGB-D frames: no truth, drawn
 
 Runs the detector, classifier and localizer code the nodes run on a glass-synth rgbd folder and
 prints, per class: glasses, fraction localised on the support surface, base-position error
 p50/p95, height and diameter error p50, the share of centre errors inside the covariance's 95 %
 ellipsoid, classification accuracy crop-only and fused with size, and in the same run the naive
 method's fraction and centre error (median valid depth in the box at the box centre), then the
-localizer's time per frame.
+localizer's time per frame; then by elevation band of the view (15-35, 35-55, 55-75, 75-90
+degrees) and by support (table, tray, board, coaster, plate): flagged share and base error on
+detected and on true boxes.
 """
 
 from __future__ import annotations
@@ -25,7 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument('--scenes', type=Path, required=True, help='a glass-synth rgbd folder')
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument('--scenes', type=Path, help='a glass-synth rgbd folder')
+    what.add_argument(
+        '--real',
+        nargs='?',
+        const='',
+        metavar='LABELS',
+        help='the labelled real RGB-D frames (no 3D truth): what the localizer reports on their '
+        'true boxes, as a table and (--draw) drawn over each frame (default labels: the package '
+        'ones)',
+    )
+    p.add_argument('--draw', type=Path, help='with --real: write each frame, drawn, here')
     p.add_argument('--detector', default='', help='detector weights (default: shipped)')
     p.add_argument('--classifier', default='', help='classifier checkpoint (default: shipped)')
     p.add_argument(
@@ -73,6 +88,27 @@ def print_report(r: dict) -> None:
         '(errors in cm; height and diameter errors relative; '
         'naive = median valid depth in the box)'
     )
+    for title, table in (
+        ('elevation of the view above the table (degrees)', r.get('by_elevation')),
+        ('what the glass stands on (height from the truth)', r.get('by_support')),
+    ):
+        if not table:
+            continue
+        print(f'\nby {title}:')
+        print(
+            f'{"":<9} {"n":>4} {"found":>5} {"flagged":>7} {"base p50":>8} {"p95":>6} | '
+            f'{"true boxes: flagged":>19} {"base p50":>8} {"p95":>6} | {"naive p50":>9}'
+        )
+        for value, g in table.items():
+            print(
+                f'{value:<9} {g["glasses"]:>4} {g["detected"]:>5} '
+                f'{_fmt(g["flagged_fraction"], ".1%"):>7} '
+                f'{_fmt(g["base_error_cm"]["p50"]):>8} {_fmt(g["base_error_cm"]["p95"]):>6} | '
+                f'{_fmt(g["true_box_flagged_fraction"], ".1%"):>19} '
+                f'{_fmt(g["true_box_base_error_cm"]["p50"]):>8} '
+                f'{_fmt(g["true_box_base_error_cm"]["p95"]):>6} | '
+                f'{_fmt(g["naive_centre_error_cm"]["p50"]):>9}'
+            )
     t, tf, tn = (
         r['localizer_ms_per_frame'],
         r['localizer_fused_ms_per_frame'],
@@ -93,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     from .chain import open_chain, write_report
     from ..workflow.evaluation_3d import evaluate_3d
 
+    if args.real is not None:
+        return _real(args)
     if not (args.scenes / 'truth.json').is_file():
         print(f'glass-evaluate-3d: {args.scenes}: no truth.json (render with glass-synth rgbd)')
         return 2
@@ -109,6 +147,38 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report)
     if args.json:
         write_report(args.json, report)
+    return 0
+
+
+def _real(args) -> int:
+    import cv2
+
+    from .chain import write_report
+    from ..core.localizer import Localizer
+    from ..core.paths import DEFAULT_CLASSIFIER
+    from ..core.sizes import SizeModel, sizes_path
+    from ..workflow import real
+
+    try:
+        frames = real.load_labels(args.real or real.LABELS)
+        classifier = args.classifier or DEFAULT_CLASSIFIER
+        sizes_file = Path(args.sizes) if args.sizes else sizes_path(classifier)
+        sizes = SizeModel.load(sizes_file) if sizes_file.is_file() else None
+        localizer = Localizer(base_ratios=sizes.base_ratio if sizes is not None else None)
+        rows = []
+        if args.draw:
+            args.draw.mkdir(parents=True, exist_ok=True)
+        for frame, frame_rows, image in real.localize_real_frames(frames, localizer):
+            rows += frame_rows
+            if args.draw:
+                out = args.draw / (frame['name'].replace('/', '_') + '.jpg')
+                cv2.imwrite(str(out), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    except (FileNotFoundError, ValueError) as e:
+        print(f'glass-evaluate-3d: {e}')
+        return 2
+    print(real.format_real_3d(rows))
+    if args.json:
+        write_report(args.json, {'real_frames': rows})
     return 0
 
 

@@ -57,6 +57,28 @@ def _eligible(o: dict, min_visibility: float, distance: tuple[float, float]) -> 
     )
 
 
+#: elevation bands (degrees of the view of a glass above its support) the figures are split by
+ELEVATION_BANDS = ((15, 35), (35, 55), (55, 75), (75, 90))
+
+
+def view_elevation(o: dict, table_plane) -> float:
+    """Return the angle (degrees) between the camera's ray to a glass's base and the table."""
+    ray = np.asarray(o['base'], float)
+    ray = ray / max(float(np.linalg.norm(ray)), 1e-12)
+    return math.degrees(math.asin(min(1.0, abs(float(ray @ np.asarray(table_plane[:3]))))))
+
+
+def band_of(elevation: float) -> str:
+    for lo, hi in ELEVATION_BANDS:
+        if lo <= elevation < hi or (hi == 90 and elevation >= 90):
+            return f'{lo}-{hi}'
+    return f'<{ELEVATION_BANDS[0][0]}'
+
+
+def _cm(values):
+    return percentiles([100.0 * v for v in values], (50, 95))
+
+
 class Tally3D:
     """Per-class lists of what was measured for each eligible glass."""
 
@@ -75,18 +97,14 @@ class Tally3D:
             found = [r for r in rows if r['detected']]
             local = [r for r in found if r['method'] == SURFACE and not r['flag']]
             naive = [r for r in found if r['naive_error'] is not None]
-
-            def cm(values):
-                return percentiles([100.0 * v for v in values], (50, 95))
-
             out[cls] = {
                 'glasses': len(rows),
                 'detected': len(found),
                 'localised': len(local),
                 'localised_fraction': len(local) / len(rows),
-                'base_error_cm': cm([r['base_error'] for r in local]),
-                'base_error_cm_all_detected': cm([r['base_error'] for r in found]),
-                'centre_error_cm': cm([r['centre_error'] for r in local]),
+                'base_error_cm': _cm([r['base_error'] for r in local]),
+                'base_error_cm_all_detected': _cm([r['base_error'] for r in found]),
+                'centre_error_cm': _cm([r['centre_error'] for r in local]),
                 'height_error_pct_p50': _p50([100 * r['height_error'] for r in local]),
                 'diameter_error_pct_p50': _p50([100 * r['diameter_error'] for r in local]),
                 'within_95pct_ellipsoid': (
@@ -95,14 +113,41 @@ class Tally3D:
                 'crop_accuracy': _mean([r['crop_label'] == r['kind'] for r in found]),
                 'fused_accuracy': _mean([r['fused_label'] == r['kind'] for r in found]),
                 'naive_localised_fraction': len(naive) / len(rows),
-                'naive_centre_error_cm': cm([r['naive_error'] for r in naive]),
-                'true_box_base_error_cm': cm(
+                'naive_centre_error_cm': _cm([r['naive_error'] for r in naive]),
+                'true_box_base_error_cm': _cm(
                     [
                         r['true_box_base_error']
                         for r in rows
                         if r['true_box_base_error'] is not None
                     ]
                 ),
+            }
+        return out
+
+    def by(self, key: str) -> dict:
+        """
+        Return the figures of each value of ``key`` ('band' or 'support'), all classes together.
+
+        On detected boxes: localised, flagged (of the detected), base error p50/p95 of the
+        unflagged; on the true boxes: the same, so the localizer is judged apart from the
+        detector; the naive method's centre error beside.
+        """
+        out = {}
+        for value in sorted({r[key] for r in self.rows}):
+            rows = [r for r in self.rows if r[key] == value]
+            found = [r for r in rows if r['detected']]
+            local = [r for r in found if r['method'] == SURFACE and not r['flag']]
+            naive = [r for r in found if r['naive_error'] is not None]
+            true_ok = [r for r in rows if r['true_box_base_error'] is not None]
+            out[value] = {
+                'glasses': len(rows),
+                'detected': len(found),
+                'flagged_fraction': (len(found) - len(local)) / len(found) if found else None,
+                'base_error_cm': _cm([r['base_error'] for r in local]),
+                'centre_error_cm': _cm([r['centre_error'] for r in local]),
+                'true_box_flagged_fraction': 1.0 - len(true_ok) / len(rows),
+                'true_box_base_error_cm': _cm([r['true_box_base_error'] for r in true_ok]),
+                'naive_centre_error_cm': _cm([r['naive_error'] for r in naive]),
             }
         return out
 
@@ -163,6 +208,8 @@ def evaluate_3d(
             row = {
                 'kind': o['kind'],
                 'variant': o['variant'],
+                'band': band_of(view_elevation(o, truth['table_plane'])),
+                'support': o.get('support') or 'table',
                 'detected': match[i] is not None,
                 'method': None,
                 'flag': '',
@@ -199,6 +246,8 @@ def evaluate_3d(
     return {
         'scenes': len(frame_ms),
         'per_class': tally.summary(),
+        'by_elevation': tally.by('band'),
+        'by_support': tally.by('support'),
         'localizer_ms_per_frame': percentiles(frame_ms, (50, 95)),
         'localizer_fused_ms_per_frame': percentiles(frame_ms_fused, (50, 95)),
         'naive_ms_per_frame': percentiles(naive_ms, (50, 95)),

@@ -214,3 +214,76 @@ def test_localize_frame_fuses_only_measured_sizes(tmp_path):
         Localizer(), [('7', box, crop)], np.full_like(depth, np.nan), CAMERA, sizes
     )
     assert blind.fused == crop  # no measured size: appearance only
+
+
+@pytest.mark.parametrize(
+    'down, at_uv, size, label',
+    [
+        (65, (330, 300), (0.10, 0.07), 'cup'),
+        (75, (300, 260), (0.17, 0.08), 'beer_glass'),
+        (85, (330, 250), (0.062, 0.05), 'soju_glass'),
+        (90, (400, 330), (0.12, 0.07), 'cup'),  # straight down, a wrist camera before a grasp
+    ],
+)
+def test_a_steep_view_gives_a_position_not_a_flag(down, at_uv, size, label):
+    normal, d = table(down, 0.5)
+    base, box = glass_on(normal, d, at_uv, *size)
+    depth = plane_depth(normal, d, noise=0.001)
+    loc = Localizer().locate(box, depth, CAMERA, label)
+    assert loc.method == SURFACE and not loc.flag
+    assert np.linalg.norm(loc.base - base) < 0.01
+    assert loc.diameter == pytest.approx(size[1], rel=0.15)
+    # the covariance covers the error, and the height is no evidence when the box cannot give it
+    err = loc.centre - (base + size[0] / 2 * normal)
+    assert float(err @ np.linalg.solve(loc.covariance, err)) < 7.815
+    if down >= 85:
+        assert not loc.size_measured
+
+
+def slab_depth(normal, d, raised, inside, camera=CAMERA):
+    """
+    Return the depth of a table (n.p + d = 0) with a slab ``raised`` m above it where ``inside``.
+
+    ``inside(p)`` says, for points (N, 3) on the slab's top, which lie on the slab.
+    """
+    v, u = np.mgrid[0:camera.height, 0:camera.width]
+    rays = camera.rays(u.ravel(), v.ravel())
+    denom = rays @ normal
+    t_table, t_top = -d / denom, -(d - raised) / denom
+    on_top = (t_top > 0) & inside(rays * t_top[:, None])
+    t = np.where(on_top, t_top, t_table)
+    return np.where(t > 0, t, np.nan).reshape(camera.height, camera.width).astype(np.float32)
+
+
+@pytest.mark.parametrize('down, raised', [(30, 0.02), (55, 0.035), (80, 0.012)])
+def test_a_glass_on_a_board_stands_on_the_board_not_the_table(down, raised):
+    normal, d = table(down, 0.55)
+    base, box = glass_on(normal, d - raised, (330, 300), 0.12, 0.07)
+
+    def on_board(p):  # a 16 cm square board around the glass
+        q = p - base
+        q -= np.outer(q @ normal, normal)
+        return np.max(np.abs(q), axis=1) < 0.08
+
+    depth = slab_depth(normal, d, raised, on_board)
+    # the dominant plane around the glass is the table, as with a tray or board in a wide view
+    loc = Localizer().locate(box, depth, CAMERA, 'cup')
+    assert loc.method == SURFACE and not loc.flag, loc.flag
+    assert np.linalg.norm(loc.base - base) < 0.006
+    assert loc.plane.d == pytest.approx(d - raised, abs=0.003)
+
+
+def test_two_plausible_supports_are_flagged_and_covered():
+    normal, d = table(35, 0.55)
+    base, box = glass_on(normal, d, (330, 300), 0.12, 0.07)
+    away = base - (base @ normal) * normal
+    away /= np.linalg.norm(away)
+    side = np.cross(normal, away)
+    # the glass stands on the table, but the edge of a board 2.5 cm thick runs under its axis
+    # towards the camera: the depth beside its foot shows the table on one side and the board on
+    # the other (and a plane tilted across both fits more points than either)
+    depth = slab_depth(normal, d, 0.025, lambda p: np.abs((p - base) @ side + 0.08) < 0.08)
+    loc = Localizer().locate(box, depth, CAMERA, 'cup')
+    assert 'two supports plausible' in loc.flag
+    err = loc.centre - (base + 0.06 * normal)
+    assert float(err @ np.linalg.solve(loc.covariance, err)) < 7.815  # the truth is covered
