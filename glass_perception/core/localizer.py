@@ -494,7 +494,7 @@ class Localizer:
             diameter=diameter,
             covariance=self._surface_covariance(
                 box, camera, plane, centre, away, diameter, height,
-                max(SIZE_REL_SIGMA, log_h_sigma if filled else PRIOR_LOG_SIGMA),
+                max(SIZE_REL_SIGMA, min(log_h_sigma if filled else 1.0, PRIOR_LOG_SIGMA)),
             ),
             method=SURFACE,
             plane=plane,
@@ -558,22 +558,21 @@ class Localizer:
 
         ``side``: n x away, when the caller has it.
         """
-        radius = diameter / 2.0 * (ratio + (1.0 - ratio) * _RING_H)  # narrower at the base
-        coeffs = np.column_stack([height * _RING_H, radius * _RING_COS, radius * _RING_SIN])
         side = np.cross(n, away) if side is None else side
-        pts = base + coeffs @ np.stack([n, away, side])
+        radius = diameter / 2.0 * (ratio + (1.0 - ratio) * _RING_H)  # narrower at the base
+        pts = (
+            base
+            + (height * _RING_H)[:, None] * n
+            + (radius * _RING_COS)[:, None] * away
+            + (radius * _RING_SIN)[:, None] * side
+        )
         if camera.distorted:
-            uv = camera.project(pts)
+            uv = camera.project(pts) + 0.5  # index -> continuous pixel coordinates
+            u, v = uv[:, 0], uv[:, 1]
         else:
-            uv = np.stack(
-                [
-                    camera.fx * pts[:, 0] / pts[:, 2] + camera.cx,
-                    camera.fy * pts[:, 1] / pts[:, 2] + camera.cy,
-                ],
-                axis=1,
-            )
-        uv = uv + 0.5  # index -> continuous pixel coordinates
-        return np.array([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+            u = camera.fx * pts[:, 0] / pts[:, 2] + (camera.cx + 0.5)
+            v = camera.fy * pts[:, 1] / pts[:, 2] + (camera.cy + 0.5)
+        return np.array([u.min(), v.min(), u.max(), v.max()])
 
     @staticmethod
     def _closed_form(box, camera, plane, ratio):
