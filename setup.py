@@ -54,6 +54,7 @@ setup(
             'classifier_node = glass_perception.nodes.classifier_node:main',
             'overlay_node = glass_perception.nodes.overlay_node:main',
             'localizer_node = glass_perception.nodes.localizer_node:main',
+            'foxglove_node = glass_perception.nodes.foxglove_node:main',
             # tools
             'glass-pipeline = glass_perception.tools.pipeline:main',
             'glass-echo = glass_perception.tools.echo:main',
@@ -73,6 +74,7 @@ setup(
             'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',
             'glass-pretrained = glass_perception.tools.pretrained:main',
             'glass-import-rgbd = glass_perception.tools.import_rgbd:main',
+            'glass-bag = glass_perception.tools.bag:main',
         ],
     },
 )

@@ -5,6 +5,7 @@ Start the glass_perception pipeline: camera, detector, classifier, overlay, loca
   ros2 launch glass_perception pipeline.launch.py source:=/dev/video0 device:=cuda:0 rviz:=true
   ros2 launch glass_perception pipeline.launch.py namespace:=left params_file:=/path/my_params.yaml
   ros2 launch glass_perception pipeline.launch.py localizer:=false      # 2D only
+  ros2 launch glass_perception pipeline.launch.py foxglove:=true    # + Foxglove, ws://robot:8765
 
 Launch arguments left empty keep what the params file says. ``rviz:=true`` on a machine without
 rviz2 starts nothing and exits 1 with one line saying so. Fast DDS loses camera-sized best-effort
@@ -27,8 +28,8 @@ from launch_ros.actions import Node
 ARGUMENTS = {
     'source': (
         '',
-        'camera source: synthetic (shipped path-traced scenes), synthetic:fast, 0, /dev/video0, '
-        'a video, a folder or a glob',
+        'camera source: synthetic (shipped path-traced scenes), synthetic:fast, rgbd:DIR, '
+        'bag:PATH (a ROS 2 bag), 0, /dev/video0, a video, a folder or a glob',
     ),
     'params_file': ('', "parameters YAML (default: the package's config/params.yaml)"),
     'device': ('', 'cpu, cuda or cuda:N for both models'),
@@ -37,6 +38,11 @@ ARGUMENTS = {
     'namespace': ('', 'namespace of all nodes and topics'),
     'localizer': ('true', 'start localizer_node (3D from camera/depth/image_raw)'),
     'rviz': ('false', 'open rviz2 on the debug image and the 3D markers (needs rviz2)'),
+    'foxglove': (
+        'false',
+        'serve the debug image, the 3D glasses and /diagnostics to Foxglove over WebSocket '
+        '(foxglove_node, port 8765; needs pip install foxglove-sdk)',
+    ),
 }
 
 

@@ -93,6 +93,9 @@ def plan(
         for n in NODES
         if n != 'localizer_node' or flag('localizer', values.get('localizer', 'true'))
     ]
+    if flag('foxglove', values.get('foxglove', 'false')):
+        wanted.append('foxglove_node')  # the live view for Foxglove, over WebSocket
+        overrides['foxglove_node'] = {}
     specs = [
         NodeSpec(PACKAGE, name, name, namespace, [params_file, overrides[name]]) for name in wanted
     ]

@@ -96,12 +96,48 @@ CAMERA = [
         'synthetic',
         'synthetic (the path-traced RGB-D scenes shipped with the package), synthetic:fast '
         '(the 2.5-D generator, endless, colour only), synthetic:DIR (a scene set from '
-        'glass-synth rgbd or detect), rgbd:DIR (camera_info.yaml, color/, depth/), a V4L2 '
+        'glass-synth rgbd or detect), rgbd:DIR (camera_info.yaml, color/, depth/), bag:PATH '
+        '(a ROS 2 bag, .db3 folder or MCAP, played with its recorded headers and pace), a V4L2 '
         'device (0 or /dev/video0), a video file, an image folder or a glob',
         read_only=True,
         check=_non_empty,
     ),
-    Param('fps', 10.0, 'frames per second published', 0.1, 120.0),
+    Param(
+        'fps',
+        10.0,
+        'frames per second published (a bag: source keeps its recorded pace, see rate)',
+        0.1,
+        120.0,
+    ),
+    Param(
+        'bag_color_topic',
+        '/camera/camera/color/image_raw',
+        'bag: source: the colour topic (sensor_msgs/Image or CompressedImage); '
+        "realsense2_camera's name by default",
+        read_only=True,
+        check=_non_empty,
+    ),
+    Param(
+        'bag_depth_topic',
+        '/camera/camera/aligned_depth_to_color/image_raw',
+        'bag: source: depth aligned to colour (Image 16UC1/32FC1, or compressedDepth), paired by '
+        "stamp; '' for none",
+        read_only=True,
+    ),
+    Param(
+        'bag_info_topic',
+        '/camera/camera/color/camera_info',
+        "bag: source: the colour camera_info; '' for none (uncalibrated)",
+        read_only=True,
+    ),
+    Param(
+        'rate',
+        1.0,
+        'bag: source: playback rate factor, 1.0 = as recorded',
+        0.01,
+        100.0,
+        read_only=True,
+    ),
     Param(
         'tf_parent_frame',
         'world',
@@ -436,7 +472,21 @@ AUTOSTART = Param(
 )
 DETECTOR += [*_health('camera/image_raw'), AUTOSTART, RUNTIME]
 CLASSIFIER += [*_health('glass/candidates'), AUTOSTART, RUNTIME]
+FOXGLOVE = [
+    Param(
+        'address',
+        '0.0.0.0',
+        'address the WebSocket server listens on (0.0.0.0: every interface, as foxglove_bridge)',
+        read_only=True,
+        check=_non_empty,
+    ),
+    Param(
+        'port', 8765, "the WebSocket server's port (Foxglove's default)", 1, 65535, read_only=True
+    ),
+    Param('jpeg_quality', 80, 'JPEG quality of the debug image sent to viewers', 1, 100),
+]
 OVERLAY += _health('glass/classifications')
+FOXGLOVE += _health('glass/markers')
 LOCALIZER += [*_health('glass/classifications'), AUTOSTART]
 
 NODES = {
@@ -445,4 +495,59 @@ NODES = {
     'classifier_node': CLASSIFIER,
     'overlay_node': OVERLAY,
     'localizer_node': LOCALIZER,
+    'foxglove_node': FOXGLOVE,
 }
+
+#: parameters every ROS 2 node has besides its own
+ROS_PARAMETERS = ('use_sim_time', 'start_type_description_service')
+
+
+def closest(name: str, names) -> str | None:
+    """Return the declared name closest to a misspelt ``name`` (difflib), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(name, list(names), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def undeclared_warning(node: str, key: str) -> str:
+    """Say that ``key`` is no parameter of ``node``, naming the closest one."""
+    near = closest(key, [p.name for p in NODES.get(node, [])])
+    hint = f"; did you mean '{near}'?" if near else ''
+    return f"{node}: '{key}' is not a parameter of {node} and is ignored{hint}"
+
+
+def check_params_file(path, text: str | None = None) -> list[str]:
+    """
+    Check a ROS 2 parameters YAML for the nodes of this package; return warnings.
+
+    Raise ValueError (one line naming the file) when it is not a parameters file at all: not
+    YAML, not a mapping of node names (``/**``, ``camera_node``, ``/ns/camera_node``) to
+    mappings holding ``ros__parameters``. Warnings name each key under a known node that is no
+    parameter of that node, with the closest one, as the nodes themselves warn at start-up.
+    """
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text if text is not None else open(path, encoding='utf-8').read())
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f'{path}: cannot read ({e})') from None
+    except yaml.YAMLError as e:
+        where = getattr(e, 'problem_mark', None)
+        line = f' (line {where.line + 1})' if where is not None else ''
+        raise ValueError(f'{path}: not YAML{line}') from None
+    what = 'a ROS 2 parameters file: a mapping of node names to {ros__parameters: {...}}'
+    if not isinstance(doc, dict) or not doc:
+        raise ValueError(f'{path}: not {what}')
+    warnings = []
+    for node, body in doc.items():
+        if not isinstance(body, dict) or not isinstance(body.get('ros__parameters'), dict):
+            raise ValueError(f"{path}: '{node}' has no ros__parameters mapping; not {what}")
+        name = str(node).rsplit('/', 1)[-1]
+        if name not in NODES:
+            continue  # /** and other nodes' sections: nothing to check here
+        declared = {p.name for p in NODES[name]} | set(ROS_PARAMETERS)
+        for key in body['ros__parameters']:
+            if key not in declared:
+                warnings.append(undeclared_warning(name, str(key)))
+    return warnings

@@ -4,9 +4,10 @@ Frame sources for the camera node: synthetic scenes, V4L2 devices, video files, 
 ``synthetic`` plays the path-traced RGB-D scenes shipped with the package (colour, depth as an
 active-stereo camera sees glass, calibration and ground truth), ``synthetic:fast`` draws an
 endless stream from the 2.5-D generator (seeded, colour only), ``synthetic:DIR`` plays any scene
-set that ``glass-synth rgbd`` or ``glass-synth detect`` rendered, and ``rgbd:DIR`` plays a
+set that ``glass-synth rgbd`` or ``glass-synth detect`` rendered, ``rgbd:DIR`` plays a
 recorded RGB-D folder in the common layout (``DIR/camera_info.yaml``, ``DIR/color/<stem>.png|jpg``,
-``DIR/depth/<stem>.png``: 16-bit millimetres aligned to colour; other files are ignored).
+``DIR/depth/<stem>.png``: 16-bit millimetres aligned to colour; other files are ignored), and
+``bag:PATH`` plays a ROS 2 bag (core.bags).
 
 ``open_source`` returns an object whose ``read()`` gives ``Frame`` or raises:
 ``EndOfSource`` when a file source is exhausted (and not looping), ``SourceError`` when a device or
@@ -53,6 +54,9 @@ class Frame:
     truth_3d: list[dict] | None = None  # synthetic RGB-D: base, centre, height, diameter (m)
     # a sequence's camera in the world: p_optical = R @ p_world + t ({'R': 3x3, 't': 3})
     camera_pose: dict | None = None
+    # a recording's own header (bag:): published as recorded instead of now and frame_id
+    stamp_ns: int | None = None
+    frame_id: str | None = None
 
 
 def _fit(img: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -266,6 +270,69 @@ class RGBDSource(_Playlist):
         pass
 
 
+class BagSource:
+    """
+    A ROS 2 bag (.db3 or MCAP, core.bags): colour paired with depth, at the recorded pace.
+
+    ``ready()`` says whether the next frame is due (recorded log times over ``rate``); frames
+    keep the recorded header. Checked when it opens (core.bags.BagReader); a bad message later
+    is a BadFrame, counted in ``bad``.
+    """
+
+    kind = 'bag'
+
+    def __init__(self, path: Path, width: int, height: int, loop: bool, topics, rate: float):
+        from .bags import BagError, BagReader, Pacer
+
+        self.label = f'bag:{path}'
+        try:
+            self.reader = BagReader(path, *topics)
+        except BagError as e:
+            raise SourceError(str(e)) from None
+        self.width, self.height, self.loop = width, height, loop
+        self.pacer = Pacer(rate)
+        self.bad = 0
+        self._frames = self.reader.frames()
+        self._next = None  # (frame or error, log time) read ahead, waiting to be due
+
+    def _peek(self):
+        if self._next is None:
+            try:
+                self._next = next(self._frames)
+            except StopIteration:
+                if not self.loop:
+                    raise EndOfSource(f'end of {self.label}') from None
+                self._frames = self.reader.frames()
+                self.pacer.restart()
+                self._next = next(self._frames)
+            except OSError as e:  # the file went away or broke under us
+                raise SourceError(f'{self.label}: {e}') from None
+        return self._next
+
+    def ready(self) -> bool:
+        import time
+
+        return time.monotonic() >= self.pacer.due(self._peek()[1])
+
+    def read(self) -> Frame:
+        item, _ = self._peek()
+        self._next = None
+        if isinstance(item, str):
+            self.bad += 1
+            raise BadFrame(f'{self.label}: {item}')
+        img, dep, camera = item.image, item.depth, item.camera
+        w, h = self.width or img.shape[1], self.height or img.shape[0]
+        if (w, h) != (img.shape[1], img.shape[0]):
+            img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+            if dep is not None:
+                dep = cv2.resize(dep, (w, h), interpolation=cv2.INTER_NEAREST)
+            camera = camera.scaled(w, h) if camera is not None else None
+        return Frame(img, depth=dep, camera=camera, stamp_ns=item.stamp_ns, frame_id=item.frame_id)
+
+    def close(self):
+        self._frames.close()
+
+
 class CaptureSource:
     """A V4L2 device or a video file through OpenCV."""
 
@@ -332,9 +399,35 @@ class FolderSource(_Playlist):
         pass
 
 
-def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = True):
-    """Open what the camera node's ``source`` parameter names; raise SourceError if it cannot."""
+#: every kind of source, as the errors list them
+SOURCE_KINDS = (
+    "'synthetic', 'synthetic:fast', 'synthetic:DIR', 'rgbd:DIR', 'bag:PATH' (a ROS 2 bag, .db3 "
+    "or MCAP), a V4L2 device ('0', '/dev/video0'), a video file, an image folder or a glob"
+)
+
+
+def open_source(
+    spec: str,
+    width: int,
+    height: int,
+    seed: int = 7,
+    loop: bool = True,
+    bag_topics=None,
+    rate: float = 1.0,
+):
+    """
+    Open what the camera node's ``source`` parameter names; raise SourceError if it cannot.
+
+    ``bag_topics``: (colour, depth, camera_info) topics of a ``bag:`` source (default:
+    realsense2_camera's), ``rate`` its playback rate factor.
+    """
     spec = spec.strip()
+    if spec.startswith('bag:'):
+        from .bags import REALSENSE_COLOUR, REALSENSE_DEPTH, REALSENSE_INFO
+
+        topics = bag_topics or (REALSENSE_COLOUR, REALSENSE_DEPTH, REALSENSE_INFO)
+        path = Path(os.path.expanduser(spec[len('bag:'):]))
+        return BagSource(path, width, height, loop, topics, rate)
     if spec == 'synthetic':
         return RGBDSource(DEFAULT_SCENES, width, height, loop, truth=True)
     if spec == 'synthetic:fast':
@@ -367,7 +460,4 @@ def open_source(spec: str, width: int, height: int, seed: int = 7, loop: bool = 
         if p.suffix.lower() in IMAGE_EXTENSIONS:
             return FolderSource([str(p)], width, height, loop, str(p))
         return CaptureSource(p, width, height, loop, is_device=False)
-    raise SourceError(
-        f"source '{spec}' is not 'synthetic', 'synthetic:fast', 'rgbd:DIR', a device, a video "
-        'file, an image folder or a glob'
-    )
+    raise SourceError(f'no such file, folder or device; a source is one of {SOURCE_KINDS}')

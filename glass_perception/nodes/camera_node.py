@@ -58,7 +58,7 @@ class CameraNode(GlassNode):
         self.reconnects = 0
         self._last_error = ''
         self._open_at_startup()
-        self.timer = self.create_timer(1.0 / self.param('fps'), self._tick)
+        self.timer = self.create_timer(self._period(), self._tick)
         self.on_change(self._changed)
         self.start_health(f'source {self.source_spec}', self.source_spec)
         note = fastdds_transport_note()
@@ -68,6 +68,10 @@ class CameraNode(GlassNode):
             f'publishing {self.source_spec} on {self.pub_image.topic_name} '
             f'at {self.param("fps")} fps'
         )
+
+    def _period(self) -> float:
+        """Return the timer's period: 1 / fps, or 5 ms for a bag (its frames say when)."""
+        return 0.005 if self.source_spec.strip().startswith('bag:') else 1.0 / self.param('fps')
 
     def _open_at_startup(self) -> None:
         """
@@ -83,14 +87,12 @@ class CameraNode(GlassNode):
             self._open()
         if self.source is None:
             what = (
-                (
-                    f'no camera opened within open_timeout_s={self.param("open_timeout_s")} s; '
-                    'check the device exists and is not in use (v4l2-ctl --list-devices)'
-                )
+                f'; no camera opened within open_timeout_s={self.param("open_timeout_s")} s; '
+                'check the device exists and is not in use (v4l2-ctl --list-devices)'
                 if is_device
-                else "set 'source' to synthetic, a device, a video file, an image folder or a glob"
+                else ''
             )
-            raise StartupError(f"source '{self.source_spec}': {self._last_error}; {what}")
+            raise StartupError(f"source '{self.source_spec}': {self._last_error}{what}")
 
     def health_extra(self) -> dict[str, str]:
         return {
@@ -107,6 +109,12 @@ class CameraNode(GlassNode):
                 self.param('height'),
                 self.param('seed'),
                 self.param('loop'),
+                bag_topics=(
+                    self.param('bag_color_topic'),
+                    self.param('bag_depth_topic'),
+                    self.param('bag_info_topic'),
+                ),
+                rate=self.param('rate'),
             )
             self.retry_delay = self.param('retry_initial_s')
             self.get_logger().info(f'opened {self.source.kind} source {self.source_spec}')
@@ -124,7 +132,7 @@ class CameraNode(GlassNode):
         if name == 'fps':
             self.timer.cancel()
             self.destroy_timer(self.timer)
-            self.timer = self.create_timer(1.0 / value, self._tick)
+            self.timer = self.create_timer(self._period(), self._tick)
 
     def _tick(self) -> None:
         if not self.param('enabled'):
@@ -135,6 +143,8 @@ class CameraNode(GlassNode):
             return
         started = time.monotonic()
         try:
+            if hasattr(self.source, 'ready') and not self.source.ready():
+                return  # a recording: its next frame is not due yet
             frame = self.source.read()
         except BadFrame as e:
             self.reject(f'{e}; skipped')
@@ -151,8 +161,11 @@ class CameraNode(GlassNode):
             self.next_open = time.monotonic() + self.retry_delay
             return
         self.monitor.count('received')
-        header = Header(frame_id=self.param('frame_id'))
-        header.stamp = self.get_clock().now().to_msg()
+        header = Header(frame_id=frame.frame_id or self.param('frame_id'))
+        if frame.stamp_ns is not None:  # a recording's header, as recorded
+            header.stamp.sec, header.stamp.nanosec = divmod(frame.stamp_ns, 1_000_000_000)
+        else:
+            header.stamp = self.get_clock().now().to_msg()
         img = Image(header=header)
         fill_image(img, frame.image, 'bgr8')
         self.pub_image.publish(img)

@@ -28,7 +28,7 @@ from ..core import messages
 from ..core.dds import default_transports
 from ..core.errors import ModelLoadError
 from ..core.monitor import StageMonitor
-from ..core.params import NODES, Param
+from ..core.params import NODES, Param, ROS_PARAMETERS, undeclared_warning
 
 # Camera images: best effort, depth 1. A best-effort subscription matches both best-effort camera
 # drivers (the sensor-data profile) and reliable ones; depth 1 means a slow consumer sees the
@@ -122,6 +122,10 @@ class GlassNodeMixin:
                 raise StartupError(f'parameter {reason}')
         self.add_on_set_parameters_callback(self._validate_change)
         self.monitor: StageMonitor | None = None
+        # what rclpy ignores silently: a key of the params file this node does not declare
+        for key in sorted(getattr(self, '_parameter_overrides', {})):
+            if key not in self._specs and key not in ROS_PARAMETERS and '.' not in key:
+                self.get_logger().warning(undeclared_warning(name, key))
 
     def start_health(self, input_name: str, hardware_id: str) -> None:
         """Count and time this node's work; publish it on /diagnostics every diagnostics_period."""

@@ -63,6 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--save-every', type=int, default=5, help='save every Nth annotated frame')
     p.add_argument('--save-max', type=int, default=10, help='at most this many annotated frames')
     p.add_argument('--report', type=Path, help='write the final figures as JSON here')
+    p.add_argument(
+        '--foxglove',
+        nargs='?',
+        type=int,
+        const=8765,
+        metavar='PORT',
+        help='also serve the debug image, the 3D glasses and /diagnostics to Foxglove over '
+        'WebSocket (foxglove_node), on PORT (default 8765): Open connection, ws://HOST:PORT',
+    )
+    p.add_argument(
+        '--record',
+        type=Path,
+        metavar='BAG',
+        help="record the camera's topics and every output into a ROS 2 bag: FILE.mcap (one MCAP "
+        'file, what Foxglove opens) or a rosbag2 folder; played by ros2 bag play and source bag:',
+    )
     p.add_argument('--quiet', action='store_true', help='do not print each classification')
     p.add_argument(
         '--baseline-frames',
@@ -211,13 +227,16 @@ def pipeline_env() -> dict:
 
 
 def started_nodes(args) -> tuple[str, ...]:
-    """Return the nodes this run starts: all of NODES, less the localizer with --no-localizer."""
-    return tuple(n for n in NODES if not (n == 'localizer_node' and args.no_localizer))
+    """Return the nodes this run starts: NODES, less the localizer, plus the Foxglove bridge."""
+    nodes = tuple(n for n in NODES if not (n == 'localizer_node' and args.no_localizer))
+    return nodes + (('foxglove_node',) if getattr(args, 'foxglove', None) else ())
 
 
 def overrides_from(args) -> dict:
-    o = {name: {} for name in NODES}
+    o = {name: {} for name in (*NODES, 'foxglove_node')}
     o['camera_node']['enabled'] = False  # Monitor.start_camera_when_ready enables it
+    if getattr(args, 'foxglove', None):
+        o['foxglove_node']['port'] = int(args.foxglove)
     if args.source:
         o['camera_node']['source'] = args.source
     if args.fps:
@@ -254,6 +273,7 @@ class Monitor:
         self.truth_2d_kept: OrderedDict = OrderedDict()
         self.latencies: list[float] = []
         self.classified = 0
+        self.measured = 0
         self.first_time = None
         self.last_time = None
         self.debug_seen = 0
@@ -263,6 +283,13 @@ class Monitor:
         self.tally = Tally()
         self.node.create_subscription(
             Detection2DArray, 'glass/classifications', self._on_classes, RESULT_QOS
+        )
+        # when each frame left the camera (its small camera_info): latency for recorded stamps
+        from sensor_msgs.msg import CameraInfo
+
+        self.published_at: OrderedDict = OrderedDict()
+        self.node.create_subscription(
+            CameraInfo, 'camera/camera_info', self._on_camera_info, IMAGE_QOS
         )
         self.node.create_subscription(
             Detection2DArray, 'camera/ground_truth', self._on_truth, RESULT_QOS
@@ -294,6 +321,13 @@ class Monitor:
         )
         if args.save_dir:
             self.node.create_subscription(Image, 'glass/debug_image', self._on_debug, IMAGE_QOS)
+
+    def _on_camera_info(self, msg) -> None:
+        from ..core import messages
+
+        self.published_at[messages.stamp_key(msg.header)] = time.time()
+        while len(self.published_at) > 1000:
+            self.published_at.popitem(last=False)
 
     def _on_health(self, msg) -> None:
         prefix = '/' + self.args.namespace.strip('/') if self.args.namespace.strip('/') else ''
@@ -408,7 +442,13 @@ class Monitor:
         if self.first_time is None:
             self.first_time = now
         self.last_time = now
-        self.latencies.append((now - messages.stamp_seconds(msg.header)) * 1000.0)
+        self.measured += 1
+        sent = self.published_at.pop(messages.stamp_key(msg.header), None)
+        if self.args.source and self.args.source.startswith('bag:'):
+            if sent is not None:  # a recording's stamps are its own: time it from publication
+                self.latencies.append((now - sent) * 1000.0)
+        else:
+            self.latencies.append((now - messages.stamp_seconds(msg.header)) * 1000.0)
         truth = self.truth.pop(messages.stamp_key(msg.header), None)
         if truth is not None and self.truth_3d:  # kept for the 3D results that follow
             self.truth_2d_kept[messages.stamp_key(msg.header)] = truth
@@ -465,13 +505,14 @@ class Monitor:
     def report(self) -> dict:
         from ..workflow.scoring import percentiles
 
-        n = len(self.latencies)
+        n = self.measured
         span = (self.last_time - self.first_time) if n > 1 else 0.0
         per_class = {
             k: {'correct': c, 'total': t, 'accuracy': c / t if t else None}
             for k, (c, t) in sorted(self.tally.per_class.items())
         }
         return {
+            'source': self.args.source or '',
             'glasses_3d': self._report_3d(),
             'classified_frames': self.classified,
             'measured_frames': n,
@@ -563,12 +604,19 @@ def bare_baseline(params: Path, args, frames: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..core.dds import describe
+    from ..core.params import check_params_file
     from ..core.paths import share_dir
 
     params = args.params or share_dir() / 'config' / 'params.yaml'
     if not params.is_file():
         print(f'glass-pipeline: params file {params} not found', file=sys.stderr)
         return 2
+    try:
+        for warning in check_params_file(params):
+            print(f'glass-pipeline: warning: {warning}', file=sys.stderr, flush=True)
+    except ValueError as e:
+        print(f'glass-pipeline: {e}', file=sys.stderr)
+        return 1
     env = pipeline_env()
     os.environ.update(env)  # this process's own node (the monitor) talks to the nodes the same way
     log_dir = (
@@ -591,6 +639,18 @@ def main(argv: list[str] | None = None) -> int:
 
     rclpy.init(args=None, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     monitor = Monitor(args)
+    recorder = None
+    if args.record:
+        from ..core.bags import BagError
+        from .recorder import Recorder
+
+        try:
+            recorder = Recorder(monitor.node, args.record)
+        except BagError as e:
+            print(f'glass-pipeline: --record: {e}', file=sys.stderr)
+            monitor.node.destroy_node()
+            rclpy.try_shutdown()
+            return 1
     procs: dict[str, subprocess.Popen] = {}
     logs = {}
     for name in started_nodes(args):
@@ -662,10 +722,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         # Pause the camera first and let every node finish and report once more on /diagnostics,
         # so the frame counts at the end add up.
-        if code == 0 and stop['why'] is None and monitor.pause_camera():
-            drain_end = time.monotonic() + 2.5
-            while time.monotonic() < drain_end:
-                rclpy.spin_once(monitor.node, timeout_sec=0.1)
+        try:
+            if code == 0 and stop['why'] is None and monitor.pause_camera():
+                drain_end = time.monotonic() + 2.5
+                while time.monotonic() < drain_end:
+                    rclpy.spin_once(monitor.node, timeout_sec=0.1)
+        except Exception as e:  # whatever broke here, the nodes below are still stopped
+            print(f'glass-pipeline: while draining: {e!r}', file=sys.stderr)
+            code = 1
         for p in procs.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -689,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
 
             print(f'glass-pipeline: shared memory: {clean_shared_memory()}', file=sys.stderr)
         report = monitor.report()
+        if recorder is not None:
+            report['recorded'] = {'bag': str(args.record), 'messages': recorder.close()}
         report['node_exit_codes'] = {n: p.returncode for n, p in procs.items()}
         report['bare_models'] = baseline
         report['memory'] = memory.report()
@@ -741,10 +807,10 @@ def print_summary(r: dict) -> None:
     )
     if r['fps']:
         print(f'throughput: {r["fps"]:.2f} frames/s')
+    recorded = str(r.get('source', '')).startswith('bag:')
     print(
-        f'latency camera stamp -> classification: p50 {lat["p50"]:.0f} ms, '
-        f'p95 {lat["p95"]:.0f} ms, '
-        f'max {lat["max"]:.0f} ms'
+        f'latency camera {"publication" if recorded else "stamp"} -> classification: '
+        f'p50 {lat["p50"]:.0f} ms, p95 {lat["p95"]:.0f} ms, max {lat["max"]:.0f} ms'
     )
     if r.get('bare_models'):
         bare = r['bare_models']['latency_ms']['p50']
@@ -799,11 +865,21 @@ def print_summary(r: dict) -> None:
         print("per stage, median over the measured seconds of each node's /diagnostics figures:")
     for name, st in r.get('stages', {}).items():
         fmt = {k: f'{v:.0f}' for k, v in st.items()}
+        age = (
+            ''
+            if recorded  # recorded stamps: their age is the recording's, not a latency
+            else f'; camera stamp age at its output p50 {fmt.get("latency_ms_p50", "-")} ms, '
+            f'p95 {fmt.get("latency_ms_p95", "-")} ms'
+        )
         print(
             f'  {name:<16} work p50 {fmt.get("processing_ms_p50", "-")} ms, '
-            f'p95 {fmt.get("processing_ms_p95", "-")} ms; '
-            f'camera stamp age at its output p50 {fmt.get("latency_ms_p50", "-")} ms, '
-            f'p95 {fmt.get("latency_ms_p95", "-")} ms'
+            f'p95 {fmt.get("processing_ms_p95", "-")} ms{age}'
+        )
+    if r.get('recorded'):
+        rec = r['recorded']
+        print(
+            f"recorded {sum(rec['messages'].values())} messages on {len(rec['messages'])} topics "
+            f"into {rec['bag']}"
         )
     for name, m in sorted(r.get('memory', {}).items()):
         growth = (

@@ -229,6 +229,45 @@ def test_startup_fault_exits_nonzero_with_one_clear_line(
     assert 'Traceback' not in out, out
 
 
+@pytest.mark.parametrize(
+    'source, needles',
+    [
+        ('nonsense', ("source 'nonsense': ", "'bag:PATH'", "'rgbd:DIR'", 'a glob')),
+        ('bag:@junk.mcap', ('junk.mcap: not a readable ROS 2 bag',)),
+        ('bag:@nodepth.mcap', ("no depth topic '/camera/camera/aligned_depth", 'bag_depth_topic')),
+    ],
+)
+def test_a_bad_source_is_said_once(start_node, tmp_path, source, needles):
+    if source == 'bag:@junk.mcap':
+        (tmp_path / 'junk.mcap').write_bytes(b'garbage' * 100)
+    if source == 'bag:@nodepth.mcap':  # a colour-only bag, the depth topic left at its default
+        from glass_perception.core import bags
+
+        with bags.BagWriter(tmp_path / 'nodepth.mcap') as w:
+            image = bags.image_message(w.store, np.zeros((48, 64, 3), np.uint8), 'bgr8', 1, 'c')
+            w.write(bags.REALSENSE_COLOUR, bags.IMAGE, 1, image)
+    source = source.replace('@', str(tmp_path) + '/')
+    camera = start_node('camera_node', {'source': source})
+    camera.proc.wait(60)
+    out = camera.output()
+    errors = [line for line in out.splitlines() if line.startswith('[camera_node] error:')]
+    assert camera.proc.returncode != 0 and len(errors) == 1, out
+    assert errors[0].count(f"source '{source}'") == 1, errors[0]  # said once
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def test_a_misspelt_parameter_is_named_once_and_the_node_still_starts(start_node, tmp_path):
+    params = tmp_path / 'p.yaml'
+    params.write_text('detector_node:\n  ros__parameters:\n    cnof: 0.5\n')
+    detector = start_node('detector_node', params_file=params)
+    assert detector.wait_output('imgsz', 120), detector.output()
+    out = detector.output()
+    warned = [line for line in out.splitlines() if "'cnof' is not a parameter" in line]
+    assert len(warned) == 1 and "did you mean 'conf'?" in warned[0], out
+    assert detector.alive()
+
+
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_signal_ends_node_cleanly(start_node, sig):
     camera = start_node('camera_node', {'fps': 20.0})

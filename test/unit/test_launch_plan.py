@@ -84,6 +84,13 @@ def test_localizer_false_starts_the_2d_pipeline_only(headless):
     assert 'localizer_node' in [s.executable for s in plan({}, headless)]
 
 
+def test_foxglove_is_off_by_default_and_one_more_node_when_asked(headless):
+    assert 'foxglove_node' not in [s.executable for s in plan({}, headless)]
+    specs = plan({'foxglove': 'true', 'namespace': 'left'}, headless)
+    assert [s.executable for s in specs] == [*NODES, 'foxglove_node']
+    assert specs[-1].namespace == 'left' and specs[-1].parameters[0].endswith('params.yaml')
+
+
 @pytest.mark.parametrize('bad', ['ture', 'maybe', '2'])
 def test_a_boolean_argument_that_is_not_one_is_refused(headless, bad):
     with pytest.raises(LaunchRefused, match=f"rviz:='{bad}' is not a boolean"):

@@ -83,7 +83,10 @@ def test_launch_file_starts_the_nodes_with_the_declared_arguments():
     assert {'glass_perception.core.dds', 'glass_perception.core.launch_plan'} <= imported
     assert (ROOT / 'config' / 'glass_perception.rviz').is_file()
     # the launch file and glass-pipeline start the same executables, those params.yaml configures
-    assert tuple(LAUNCH_NODES) == tuple(RUNNER_NODES) == tuple(NODES)
+    # (and the optional Foxglove bridge, off by default in both)
+    always = tuple(n for n in NODES if n != 'foxglove_node')
+    assert tuple(LAUNCH_NODES) == tuple(RUNNER_NODES) == always
+    assert 'foxglove' in declared
 
 
 def test_rviz_config_shows_debug_image_crops_and_3d_markers():

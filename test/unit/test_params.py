@@ -24,6 +24,7 @@ def test_nodes():
         'classifier_node',
         'overlay_node',
         'localizer_node',
+        'foxglove_node',  # optional: glass-pipeline --foxglove, foxglove:=true
     }
     for node, params in NODES.items():
         names = [p.name for p in params]
@@ -133,3 +134,41 @@ def test_yaml_values_are_valid(params_file, node):
     values = params_file[f'/**/{node}']['ros__parameters']
     for p in NODES[node]:
         assert p.validate(values[p.name]) is None, (node, p.name, values[p.name])
+
+
+def test_a_params_file_that_is_not_one_is_refused_with_one_line(tmp_path, capsys):
+    from glass_perception.core.params import check_params_file
+    from glass_perception.tools import pipeline
+
+    for text, why in (
+        ('hostname-of-a-machine\n', 'not a ROS 2 parameters file'),
+        ('a: [1, 2\n', r'not YAML \(line'),
+        ('camera_node:\n  fps: 3\n', "'camera_node' has no ros__parameters mapping"),
+    ):
+        path = tmp_path / 'p.yaml'
+        path.write_text(text)
+        with pytest.raises(ValueError, match=why):
+            check_params_file(path)
+    assert pipeline.main(['--params', '/etc/hostname', '--frames', '1']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['glass-pipeline: /etc/hostname: not a ROS 2 parameters file: a mapping of node '
+                   'names to {ros__parameters: {...}}']  # fmt: skip
+
+
+def test_a_misspelt_key_is_named_with_the_closest_declared_one(tmp_path):
+    from glass_perception.core.params import check_params_file
+
+    path = tmp_path / 'p.yaml'
+    path.write_text(
+        '/**/detector_node:\n  ros__parameters:\n    cnof: 0.5\n    iou: 0.4\n'
+        '/**:\n  ros__parameters:\n    use_sim_time: false\n'
+        'some_other_node:\n  ros__parameters:\n    anything: 1\n'
+    )
+    assert check_params_file(path) == [
+        "detector_node: 'cnof' is not a parameter of detector_node and is ignored; "
+        "did you mean 'conf'?"
+    ]
+    from glass_perception.core.paths import PACKAGE_DIR
+
+    shipped = PACKAGE_DIR.parent / 'config' / 'params.yaml'
+    assert check_params_file(shipped) == []  # the shipped file names only declared parameters
