@@ -9,17 +9,17 @@ on the glass itself is never used. What it sees well is the support surface arou
    inliers; refitted with a tighter threshold when its residuals are wider than the sensor's
    noise, the mark of a plane tilted across two levels);
 2. **the support under the glass, found locally.** A tray, board, coaster, plate or shelf can
-   raise the glass above that dominant plane. The heights of the surface points above the plane
-   are binned (bins one depth tolerance wide): every bin with enough points, mostly near the
-   glass's foot in the image, is a candidate support, refitted as a plane to its own points.
+   raise the glass above that dominant plane. The heights of the surface points within 6 cm of
+   the plane are binned (bins one depth tolerance wide): every bin with enough points, mostly
+   near the glass's foot in the image, is a candidate support, refitted as a plane to its own
+   points.
    With two candidates or more, each is scored by where the glass's foot would be on it: how
    many of the points in a ring 3-20 mm around that foot lie on that candidate (on the right
    support the ring is the support, and its front is in view; on a wrong one the foot lands
    elsewhere: its ring is at another height, or hidden behind the glass). The best one is the
-   support. When a second one scores at least half as
-   well and standing on it would move the glass by more than the covariance's 95% ellipsoid
-   allows, the estimate is *flagged* with both heights, and the covariance widened to cover both
-   positions;
+   support. When a second one scores at least half as well and standing on it would move the
+   glass by more than the covariance's 95% ellipsoid allows, the estimate is *flagged* with both
+   heights, and the covariance widened to cover both positions;
 3. the ray through the middle of the box's bottom edge meets the support at the nearest point of
    the glass's base; the base centre lies one base radius further, along the surface, away from
    the camera; the ray through the top edge passes the far rim: the height is where the axis,
@@ -97,6 +97,9 @@ EDGE_SIGMA_PX = 2.0
 STEEP_DEG = 60.0
 #: a support candidate that scores at least this share of the best one's is 'plausible'
 PLAUSIBLE_SHARE = 0.5
+#: supports are looked for within this height of the dominant plane (m): trays, boards,
+#: coasters and plates are 3-40 mm; points higher than this beside a glass are other objects
+MAX_SUPPORT_M = 0.06
 
 
 # the outline model: rings at the base and the rim, 16 points each (a cone's outline is theirs)
@@ -365,17 +368,18 @@ class Localizer:
         """
         Return the candidate supports under the glass with their scores, best first.
 
-        Candidates: the dominant plane and every slab of heights above or below it (bins of
-        ``tolerance``) holding at least 15 points. A slab is a candidate when the points within
-        ``tolerance`` of it, each weighted by its closeness in the image (``uv``, pixels) to the
-        middle of the box's bottom edge (a half at a quarter of the box's width), make at least
-        a tenth of the weight; that weighted share is its score. Each is a plane parallel to
-        ``plane`` at its height, refitted to its own points (``_refit``). With two candidates or
-        more and ``near_points`` (a function returning surface_points' ``near`` set, called only
-        then), each is scored instead by how many of the points in the ring just around the foot
-        the glass would have on it (``_foot_ring``) lie on it (as a share of all the near points):
-        a foot that lands where the glass itself hides the ring, or where the ring is at another
-        height, scores low.
+        Candidates: the dominant plane and every slab of heights within MAX_SUPPORT_M above or
+        below it (bins of ``tolerance``) holding at least 15 points. A slab is a candidate when
+        the points within ``tolerance`` of it, each weighted by its closeness in the image
+        (``uv``, pixels) to the middle of the box's bottom edge (a half at a quarter of the box's
+        width), make at least a tenth of the weight; that weighted share is its score. Each is a
+        plane parallel to ``plane`` at its height, refitted to its own points (``_refit``).
+
+        With two candidates or more and ``near_points`` (a function returning surface_points'
+        ``near`` set, called only then), each is scored instead by how many of the points in the
+        ring just around the foot the glass would have on it (``_foot_ring``) lie on it, as a
+        share of all the near points: a foot that lands where the glass itself hides the ring, or
+        where the ring is at another height, scores low.
         """
         heights = points @ plane.normal + plane.d
         x0, y0, x1, y1 = box.xyxy()
@@ -384,7 +388,7 @@ class Localizer:
         weight = 1.0 / (1.0 + 16.0 * (du**2 + dv**2))  # a half at a quarter box width
         total = max(float(weight.sum()), 1e-9)
         levels = [0.0]
-        edges = np.arange(-0.25, 0.25 + tolerance, tolerance)
+        edges = np.arange(-MAX_SUPPORT_M, MAX_SUPPORT_M + tolerance, tolerance)
         counts, _ = np.histogram(heights, edges)
         for k in np.argsort(-counts)[:5]:
             if counts[k] < 15:
