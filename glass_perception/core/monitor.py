@@ -60,6 +60,7 @@ class StageMonitor:
         self._last_input: float | None = None
         self._last_report = self._started
         self._fault = ''
+        self._warnings: list[str] = []
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
@@ -81,6 +82,11 @@ class StageMonitor:
                 if age_s is not None:
                     self._age.append(age_s)
 
+    def warn(self, text: str) -> None:
+        """Add a warning to the next report only (a condition the node checks each period)."""
+        with self._lock:
+            self._warnings.append(text)
+
     def fault(self, text: str) -> None:
         """Set a standing fault, reported as ERROR until cleared; an empty string clears it."""
         with self._lock:
@@ -96,6 +102,7 @@ class StageMonitor:
             period = max(now - self._last_report, 1e-6)
             self._last_report = now
             last_input, fault = self._last_input, self._fault
+            warnings, self._warnings = self._warnings, []
         delta = {k: counts[k] - prev[k] for k in counts}
         values = [(k, str(counts[k])) for k in sorted(counts)]
         rate = delta.get('processed', 0) / period
@@ -110,6 +117,7 @@ class StageMonitor:
         problems: list[tuple[int, str]] = []
         if fault:
             problems.append((ERROR, fault))
+        problems += [(WARN, w) for w in warnings]
         if delta.get('errors', 0):
             problems.append(
                 (ERROR, f'{delta["errors"]} processing errors in the last {period:.1f} s')

@@ -354,6 +354,14 @@ LOCALIZER = [
         1.0,
     ),
     Param(
+        'missing_depth_warn_share',
+        0.05,
+        'health WARN when more than this share of the frames since the last report found no '
+        'depth image to pair with (depth lost on the network shows here)',
+        0.0,
+        1.0,
+    ),
+    Param(
         'max_depth_skew_s',
         0.05,
         'largest stamp difference between the colour frame and the depth image paired with it '

@@ -55,7 +55,8 @@ class LocalizerNode(GlassLifecycleNode):
         self.camera: Intrinsics | None = None
         self.camera_error = ''
         self.last_depth: float | None = None  # monotonic arrival time of the newest depth image
-        self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0}
+        self.counts = {'surface': 0, 'size_prior': 0, 'flagged': 0, 'no_depth': 0, 'frames': 0}
+        self._last_period = (0, 0)  # (frames, frames without depth) at the last health report
         self.last_note = ''
         self.tf = TransformBuffer()
         self.tf_refused = 0
@@ -139,7 +140,18 @@ class LocalizerNode(GlassLifecycleNode):
                 f'no depth on camera/depth/image_raw {waited}: 3D results paused, 2D keeps flowing'
             )
         self.monitor.fault('; '.join(problems))
+        frames, missing = self.counts['frames'], self.counts['no_depth']
+        seen, lost = frames - self._last_period[0], missing - self._last_period[1]
+        self._last_period = (frames, missing)
+        share = lost / seen if seen else 0.0
+        if seen and share > self.param('missing_depth_warn_share'):
+            self.monitor.warn(
+                f'{lost} of {seen} frames ({share:.0%}) since the last report had no depth image '
+                f'within max_depth_skew_s: depth lost on the way (another machine? README, '
+                '"Across machines"), or not stamped like the colour'
+            )
         return {
+            'frames_without_depth_share': f'{share:.3f}',
             'depth_quiet_s': 'never received' if quiet is None else f'{quiet:.2f}',
             'localized_on_surface': str(self.counts['surface']),
             'localized_by_size_prior': str(self.counts['size_prior']),
@@ -211,6 +223,7 @@ class LocalizerNode(GlassLifecycleNode):
             return
         with self.lock:
             found = self.depths.nearest(messages.stamp_seconds(header))
+        self.counts['frames'] += 1
         if found is None:
             self.counts['no_depth'] += 1
             self.get_logger().warning(

@@ -59,6 +59,14 @@ def test_levels_name_what_is_wrong():
     m.count('received')
     m.count('processed')
     assert m.report().level == OK
+    m.warn('12 of 20 frames (60%) since the last report had no depth image')
+    m.count('received')
+    m.count('processed')
+    r = m.report()
+    assert r.level == WARN and '60%' in r.message
+    m.count('received')
+    m.count('processed')
+    assert m.report().level == OK  # a warning is for one report: the node checks each period
 
 
 def test_report_becomes_a_diagnostic_array():
