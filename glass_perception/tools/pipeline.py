@@ -48,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
         '--no-localizer', action='store_true', help='do not start localizer_node (2D only)'
     )
     p.add_argument(
+        '--no-camera',
+        action='store_true',
+        help='do not start camera_node: the camera runs elsewhere (another machine, a driver) '
+        'and publishes on its own; the figures count what reaches this machine',
+    )
+    p.add_argument(
+        '--bandwidth',
+        action='store_true',
+        help='also measure what arrives here per topic (messages/s, MB/s): the camera, depth, '
+        'camera_info, classifications and 3D topics',
+    )
+    p.add_argument(
         '--frames', type=int, default=0, help='stop after this many classified frames (0: run on)'
     )
     p.add_argument(
@@ -228,7 +240,12 @@ def pipeline_env() -> dict:
 
 def started_nodes(args) -> tuple[str, ...]:
     """Return the nodes this run starts: NODES, less the localizer, plus the Foxglove bridge."""
-    nodes = tuple(n for n in NODES if not (n == 'localizer_node' and args.no_localizer))
+    nodes = tuple(
+        n
+        for n in NODES
+        if not (n == 'localizer_node' and args.no_localizer)
+        and not (n == 'camera_node' and getattr(args, 'no_camera', False))
+    )
     return nodes + (('foxglove_node',) if getattr(args, 'foxglove', None) else ())
 
 
@@ -321,6 +338,31 @@ class Monitor:
         )
         if args.save_dir:
             self.node.create_subscription(Image, 'glass/debug_image', self._on_debug, IMAGE_QOS)
+        self.traffic: dict[str, list[int]] = {}  # topic -> [messages, bytes] while measuring
+        if getattr(args, 'bandwidth', False):
+            from sensor_msgs.msg import CameraInfo as Info
+            from vision_msgs.msg import Detection3DArray as D3
+
+            for msg_type, topic, qos in (
+                (Image, 'camera/image_raw', IMAGE_QOS),
+                (Image, 'camera/depth/image_raw', IMAGE_QOS),
+                (Info, 'camera/camera_info', IMAGE_QOS),
+                (Detection2DArray, 'glass/classifications', RESULT_QOS),
+                (D3, 'glass/detections_3d', RESULT_QOS),
+            ):
+                sub = self.node.create_subscription(
+                    msg_type, topic, self._counter(len(self.traffic)), qos, raw=True
+                )
+                self.traffic[sub.topic_name] = [0, 0]
+
+    def _counter(self, index: int):
+        def count(data: bytes) -> None:
+            if self.first_time is not None and not self.paused:
+                entry = list(self.traffic.values())[index]
+                entry[0] += 1
+                entry[1] += len(data)
+
+        return count
 
     def _on_camera_info(self, msg) -> None:
         from ..core import messages
@@ -350,6 +392,8 @@ class Monitor:
     def pause_camera(self, timeout: float = 5.0) -> bool:
         """Set the camera's ``enabled`` to false, so the last counts of every node add up."""
         self.paused = True  # the health reports from here on describe a draining pipeline
+        if 'camera_node' not in started_nodes(self.args):
+            return True  # not ours to pause: drain what is on its way
         return self._set_camera_enabled(False, timeout)
 
     def start_camera_when_ready(self) -> None:
@@ -360,6 +404,9 @@ class Monitor:
         """
         wait_for = set(MODEL_NODES) | ({'localizer_node'} & set(started_nodes(self.args)))
         if self.camera_started or not wait_for <= self.health.keys():
+            return
+        if 'camera_node' not in started_nodes(self.args):  # a camera elsewhere runs on its own
+            self.camera_started = True
             return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
@@ -511,8 +558,17 @@ class Monitor:
             k: {'correct': c, 'total': t, 'accuracy': c / t if t else None}
             for k, (c, t) in sorted(self.tally.per_class.items())
         }
+        traffic = {
+            topic: {
+                'messages': m,
+                'hz': m / span if span > 0 else None,
+                'mb_per_s': b / span / 1e6 if span > 0 else None,
+            }
+            for topic, (m, b) in self.traffic.items()
+        }
         return {
             'source': self.args.source or '',
+            'traffic': traffic,
             'glasses_3d': self._report_3d(),
             'classified_frames': self.classified,
             'measured_frames': n,
@@ -875,6 +931,14 @@ def print_summary(r: dict) -> None:
             f'  {name:<16} work p50 {fmt.get("processing_ms_p50", "-")} ms, '
             f'p95 {fmt.get("processing_ms_p95", "-")} ms{age}'
         )
+    if r.get('traffic'):
+        print('arriving here while measuring (messages/s, MB/s):')
+        for topic, t in r['traffic'].items():
+            hz, mb = t['hz'] or 0.0, t['mb_per_s'] or 0.0
+            print(f'  {topic:<32} {t["messages"]:>6} messages, {hz:6.2f} /s, {mb:7.2f} MB/s')
+    if r.get('glasses_3d') is not None:
+        frames_3d = r['glasses_3d']['frames']
+        print(f'3D messages (glass/detections_3d) reaching this monitor: {frames_3d}')
     if r.get('recorded'):
         rec = r['recorded']
         print(
