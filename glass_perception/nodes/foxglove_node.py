@@ -63,6 +63,7 @@ class FoxgloveNode(GlassNode):
     def _on_image(self, msg: Image) -> None:
         if not self.images.has_sinks():
             return  # no viewer: no JPEG
+        self.monitor.count('received')
         started = time.monotonic()
         try:
             bgr = image_to_bgr(msg)

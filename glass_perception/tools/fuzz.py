@@ -1,9 +1,9 @@
 """
 glass-fuzz: feed the subscribing nodes thousands of malformed messages over real DDS.
 
-Each target node (detector_node, classifier_node, overlay_node, localizer_node) runs as its own
-process, in its own namespace (/fuzz/<target>) of a random ROS domain, with the params file the
-launch file uses.
+Each target node (detector_node, classifier_node, overlay_node, localizer_node, foxglove_node)
+runs as its own process, in its own namespace (/fuzz/<target>) of a random ROS domain, with the
+params file the launch file uses; the Foxglove bridge's answers are read over its WebSocket.
 The cases come from ``glass_perception.workflow.fuzz`` (seeded: a case is rebuilt from seed, target
 and index). Malformed and unpaired cases are sent in small batches, each closed by a valid
 message (a valid case of the stream, or a plain synthetic frame when the batch is full); the
@@ -24,7 +24,7 @@ node sees it). So ``rejected`` is reported next to what was sent, not asserted e
 localizer also rejects (counts) the bad camera_info of some valid cases, whose frames it answers
 with the last good calibration; they are added to what it should reject.
 
-  glass-fuzz                                   # 2000 cases for each of the four nodes
+  glass-fuzz                                   # 2000 cases for each of the five nodes
   glass-fuzz --nodes classifier --cases 300 --seed 7
   glass-fuzz --nodes overlay --seed 7 --replay 123      # one case again, from its seed and index
 """
@@ -49,6 +49,7 @@ NODE = {
     'classifier': 'classifier_node',
     'overlay': 'overlay_node',
     'localizer': 'localizer_node',
+    'foxglove': 'foxglove_node',
 }
 #: the text of each node's reject() line
 REJECT_TEXT = {
@@ -56,7 +57,15 @@ REJECT_TEXT = {
     'classifier': 'rejected frame',
     'overlay': 'cannot draw frame',
     'localizer': 'rejected',  # 'rejected frame ...' and 'camera_info rejected: ...'
+    'foxglove': 'debug image not sent',
 }
+
+
+def foxglove_port() -> int:
+    """Return the fuzzed Foxglove bridge's port: one per ROS domain, on this machine only."""
+    return 21000 + int(os.environ.get('ROS_DOMAIN_ID', '0'))
+
+
 PROBE_NSEC = 500_000_000
 
 
@@ -132,7 +141,10 @@ class NodeProcess:
 
         self.target, self.name = target, NODE[target]
         self.namespace = f'fuzz/{target}'
-        self.cmd = node_command(self.name, params, self.namespace, {})
+        overrides = (
+            {'port': foxglove_port(), 'address': '127.0.0.1'} if target == 'foxglove' else {}
+        )
+        self.cmd = node_command(self.name, params, self.namespace, overrides)
         self.log_dir = log_dir
         self.logs: list[Path] = []
         self.proc: subprocess.Popen | None = None
@@ -238,6 +250,7 @@ class Harness:
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image
         from vision_msgs.msg import Detection2DArray, Detection3DArray
+        from visualization_msgs.msg import MarkerArray
 
         from ..nodes.common import DIAGNOSTICS_QOS, RESULT_QOS, SENSOR_PUB_QOS
         from ..workflow import fuzz
@@ -261,12 +274,15 @@ class Harness:
             fuzz.FRAGILE: (Detection2DArray, deep),
             fuzz.DEPTH: (Image, SENSOR_PUB_QOS),
             fuzz.CAMERA_INFO: (CameraInfo, SENSOR_PUB_QOS),
+            fuzz.DEBUG: (Image, SENSOR_PUB_QOS),
+            fuzz.MARKERS: (MarkerArray, deep),
         }
         inputs = {
             'detector': (fuzz.CAMERA,),
             'classifier': (fuzz.CROPS, fuzz.CANDIDATES),
             'overlay': (fuzz.CAMERA, fuzz.CLASSES, fuzz.FRAGILE),
             'localizer': (fuzz.CAMERA_INFO, fuzz.DEPTH, fuzz.CLASSES),
+            'foxglove': (fuzz.MARKERS, fuzz.DEBUG),
         }
         answer_types = {
             'detector': (Detection2DArray, RESULT_QOS),
@@ -286,6 +302,9 @@ class Harness:
                 for topic in inputs[t]
             }
             self.answers[t] = Counter()
+            if t == 'foxglove':  # its answers come over WebSocket, as a viewer sees them
+                self.answer_subs[t] = FoxgloveAnswers(foxglove_port(), self.answers[t])
+                continue
             answer_type, qos = answer_types[t]
             self.answer_subs[t] = self.node.create_subscription(
                 answer_type, f'{ns}/{fuzz.ANSWER_TOPIC[t]}', self._on_answer(t), qos
@@ -350,8 +369,90 @@ class Harness:
         return None
 
     def close(self) -> None:
+        for sub in self.answer_subs.values():
+            if isinstance(sub, FoxgloveAnswers):
+                sub.close()
         self.node.destroy_node()
         self.rclpy.try_shutdown()
+
+
+class FoxgloveAnswers:
+    """
+    A Foxglove WebSocket client, in a thread: counts the debug images it receives, by stamp.
+
+    Connects (retrying while the bridge starts) to ``ws://127.0.0.1:port``, subscribes to the
+    ``/fuzz/foxglove/glass/debug_image`` channel, and counts each CompressedImage under its
+    timestamp: what a viewer would see. ``get_publisher_count()`` is 1 once subscribed.
+    """
+
+    TOPIC = '/fuzz/foxglove/glass/debug_image'
+
+    def __init__(self, port: int, answers: Counter):
+        import threading
+
+        self.port, self.answers = port, answers
+        self.subscribed = False
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def get_publisher_count(self) -> int:
+        return 1 if self.subscribed else 0
+
+    def _run(self) -> None:
+        import base64
+        import json as json_
+
+        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+        from websockets.sync.client import connect
+
+        while not self.stop.is_set():
+            try:
+                with connect(
+                    f'ws://127.0.0.1:{self.port}', subprotocols=['foxglove.sdk.v1'],
+                    open_timeout=5, max_size=None,
+                ) as ws:  # fmt: skip
+                    decode = None
+                    while not self.stop.is_set():
+                        try:
+                            frame = ws.recv(timeout=0.5)
+                        except TimeoutError:
+                            continue
+                        if isinstance(frame, str):
+                            msg = json_.loads(frame)
+                            if msg.get('op') != 'advertise':
+                                continue
+                            for c in msg.get('channels', []):
+                                if c['topic'] != self.TOPIC:
+                                    continue
+                                files = descriptor_pb2.FileDescriptorSet.FromString(
+                                    base64.b64decode(c['schema'])
+                                )
+                                pool = descriptor_pool.DescriptorPool()
+                                for f in files.file:
+                                    pool.Add(f)
+                                decode = message_factory.GetMessageClass(
+                                    pool.FindMessageTypeByName(c['schemaName'])
+                                ).FromString
+                                sub = {'id': 1, 'channelId': c['id']}
+                                ws.send(json_.dumps({'op': 'subscribe', 'subscriptions': [sub]}))
+                                self.subscribed = True
+                            continue
+                        if frame[:1] == b'\x01' and decode is not None:
+                            # opcode, subscription id (4 bytes), log time (8), then the message
+                            image = decode(frame[13:])
+                            key = (image.timestamp.seconds, image.timestamp.nanos)
+                            self.answers[key] += 1
+            except OSError:
+                self.subscribed = False
+                self.stop.wait(0.5)  # the bridge is not up yet, or restarted after a crash
+            except Exception:  # a connection closed under us: connect again
+                self.subscribed = False
+                self.stop.wait(0.5)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(3.0)
 
 
 COUNTS = ('received', 'processed', 'rejected', 'dropped', 'errors')

@@ -31,6 +31,10 @@ Targets and the topics their cases are published on (relative to the node's name
   ``glass/classifications`` (the node pairs depth by stamp when classifications arrive); answer on
   ``glass/detections_3d``. The scenes are the shipped RGB-D scenes (``data/scenes``) at 160x120
   with their true boxes; every good camera_info is 160x120, so a lost one changes nothing.
+* ``foxglove``: ``glass/debug_image``, half the time after a ``glass/markers`` array of legal
+  types with odd values (NaN, infinite and huge poses and sizes, unknown types and actions, empty
+  and 5000-character texts); answer: the JPEG on the debug image's WebSocket channel, with the
+  image's stamp.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from ..core.synthetic import render_scene
 
 #: ``case()`` seeds each target's generator with its index here: new targets go at the end, so
 #: the cases of the others (and their replays) stay what they were
-TARGETS = ('detector', 'classifier', 'overlay', 'localizer')
+TARGETS = ('detector', 'classifier', 'overlay', 'localizer', 'foxglove')
 VALID, MALFORMED, UNPAIRED = 'valid', 'malformed', 'unpaired'
 #: fuzz cases are stamped (BASE_SEC + index, 0); harness probes use other nanoseconds of that
 #: second
@@ -81,12 +85,14 @@ DEPTH, CAMERA_INFO, DETECTIONS_3D = (
     'camera/camera_info',
     'glass/detections_3d',
 )
-#: where each target's answer comes out
+MARKERS = 'glass/markers'
+#: where each target's answer comes out (foxglove: the debug image's channel, over WebSocket)
 ANSWER_TOPIC = {
     'detector': DETECTIONS,
     'classifier': CLASSES,
     'overlay': DEBUG,
     'localizer': DETECTIONS_3D,
+    'foxglove': DEBUG,
 }
 
 # Encodings and the 16-bit ones that can be sent in either byte order.
@@ -989,18 +995,72 @@ def localizer_probe(k: int, stamp) -> list:
 
 
 # ------------------------------------------------------------------------------------------------
+# foxglove: glass/debug_image (answered as JPEG on its WebSocket channel) + glass/markers
+
+
+def odd_markers(rng, stamp):
+    """Build a MarkerArray of legal types with odd values: NaN and huge poses and sizes, ..."""
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    odd = (math.nan, math.inf, -math.inf, 1e300, -1e300, 0.0, -1.0)
+    out = []
+    for i in range(int(rng.integers(0, 8))):
+        m = Marker(header=Header(frame_id=FRAME_ID if rng.random() < 0.8 else ''), id=i)
+        m.header.stamp.sec, m.header.stamp.nanosec = stamp
+        m.ns = str(rng.choice(['glasses', 'labels', '', 'x' * 300]))
+        m.type = int(rng.choice([1, 2, 3, 9, 0, 4, 11, 255]))
+        m.action = int(rng.choice([0, 0, 0, 2, 3, 7]))
+        for obj, fields in ((m.pose.position, 'xyz'), (m.scale, 'xyz')):
+            for f in fields:
+                value = float(rng.uniform(0.01, 1.0))
+                if rng.random() < 0.2:
+                    value = float(odd[int(rng.integers(len(odd)))])
+                setattr(obj, f, value)
+        q = rng.normal(size=4) if rng.random() < 0.8 else np.zeros(4)
+        m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z, m.pose.orientation.w = (
+            float(v) for v in q
+        )
+        m.color.r, m.color.g, m.color.b, m.color.a = (float(v) for v in rng.uniform(-1, 2, 4))
+        m.text = str(rng.choice(['beer 0.91', '', '\u2603' * 50, 'x' * 5000]))
+        m.lifetime.sec = int(rng.integers(0, 10))
+        m.frame_locked = bool(rng.integers(2))
+        out.append(m)
+    return MarkerArray(markers=out)
+
+
+def _foxglove_case(rng, stamp) -> tuple[str, str, list]:
+    table = [
+        (40, MALFORMED, malformed_image),
+        (20, VALID, valid_image),
+        (3, VALID, odd_size_image),
+    ]
+    expect, build = _choose(rng, table)
+    kind, msg = build(rng, stamp)
+    if rng.random() < 0.5:  # the 3D scene too, odd or not: it must never stop the images
+        return f'{kind}+markers', expect, [(MARKERS, odd_markers(rng, stamp)), (DEBUG, msg)]
+    return kind, expect, [(DEBUG, msg)]
+
+
+def foxglove_probe(k: int, stamp) -> list:
+    """Build a plain valid debug image (bgr8 synthetic scene)."""
+    return [(DEBUG, raw_image(stamp, scene(k), 'bgr8'))]
+
+
+# ------------------------------------------------------------------------------------------------
 
 _BUILDERS = {
     'detector': _detector_case,
     'classifier': _classifier_case,
     'overlay': _overlay_case,
     'localizer': _localizer_case,
+    'foxglove': _foxglove_case,
 }
 _PROBES = {
     'detector': detector_probe,
     'classifier': classifier_probe,
     'overlay': overlay_probe,
     'localizer': localizer_probe,
+    'foxglove': foxglove_probe,
 }
 
 
