@@ -169,3 +169,25 @@ def diagnostics(msg) -> dict:
             }
         )
     return {'stamp': stamp_ns(msg.header) / 1e9, 'status': out}
+
+
+def channel_decoder(channel: dict):
+    """
+    Return bytes -> message for a channel a Foxglove server advertised (a viewer's side).
+
+    Protobuf channels carry their schema as a base64 FileDescriptorSet; JSON ones are parsed.
+    """
+    import base64
+    import json
+
+    if channel.get('encoding') == 'json':
+        return json.loads
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(channel['schema']))
+    pool = descriptor_pool.DescriptorPool()
+    for f in files.file:
+        pool.Add(f)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName(channel['schemaName'])
+    ).FromString

@@ -400,11 +400,11 @@ class FoxgloveAnswers:
         return 1 if self.subscribed else 0
 
     def _run(self) -> None:
-        import base64
         import json as json_
 
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
         from websockets.sync.client import connect
+
+        from ..core.foxglove_view import channel_decoder
 
         while not self.stop.is_set():
             try:
@@ -425,15 +425,7 @@ class FoxgloveAnswers:
                             for c in msg.get('channels', []):
                                 if c['topic'] != self.TOPIC:
                                     continue
-                                files = descriptor_pb2.FileDescriptorSet.FromString(
-                                    base64.b64decode(c['schema'])
-                                )
-                                pool = descriptor_pool.DescriptorPool()
-                                for f in files.file:
-                                    pool.Add(f)
-                                decode = message_factory.GetMessageClass(
-                                    pool.FindMessageTypeByName(c['schemaName'])
-                                ).FromString
+                                decode = channel_decoder(c)
                                 sub = {'id': 1, 'channelId': c['id']}
                                 ws.send(json_.dumps({'op': 'subscribe', 'subscriptions': [sub]}))
                                 self.subscribed = True

@@ -1029,13 +1029,7 @@ def odd_markers(rng, stamp):
 
 
 def _foxglove_case(rng, stamp) -> tuple[str, str, list]:
-    table = [
-        (40, MALFORMED, malformed_image),
-        (20, VALID, valid_image),
-        (3, VALID, odd_size_image),
-    ]
-    expect, build = _choose(rng, table)
-    kind, msg = build(rng, stamp)
+    kind, expect, [(_, msg)] = _detector_case(rng, stamp)  # the detector's images, as debug images
     if rng.random() < 0.5:  # the 3D scene too, odd or not: it must never stop the images
         return f'{kind}+markers', expect, [(MARKERS, odd_markers(rng, stamp)), (DEBUG, msg)]
     return kind, expect, [(DEBUG, msg)]

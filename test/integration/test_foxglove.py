@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import struct
@@ -10,6 +9,7 @@ import time
 
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from glass_perception.core.foxglove_view import channel_decoder
 from glass_perception.core.image_codec import fill_image
 from glass_perception.nodes.common import DIAGNOSTICS_QOS, RESULT_QOS, SENSOR_PUB_QOS
 import numpy as np
@@ -21,20 +21,6 @@ from visualization_msgs.msg import Marker, MarkerArray
 pytestmark = pytest.mark.integration
 
 websockets_sync = pytest.importorskip('websockets.sync.client')
-
-
-def decoder(channel: dict):
-    """Return bytes -> message for an advertised channel: its protobuf schema, or JSON."""
-    if channel['encoding'] == 'json':
-        return lambda data: json.loads(data)
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-
-    files = descriptor_pb2.FileDescriptorSet.FromString(base64.b64decode(channel['schema']))
-    pool = descriptor_pool.DescriptorPool()
-    for f in files.file:
-        pool.Add(f)
-    cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(channel['schemaName']))
-    return cls.FromString
 
 
 def test_a_foxglove_client_receives_the_image_the_glasses_and_the_health(start_node, ros_node):
@@ -86,7 +72,7 @@ def test_a_foxglove_client_receives_the_image_the_glasses_and_the_health(start_n
                     for c in msg['channels']:
                         sub = len(channels)
                         channels[sub] = c['topic']
-                        decoders[sub] = decoder(c)
+                        decoders[sub] = channel_decoder(c)
                         subscribe = {'id': sub, 'channelId': c['id']}
                         ws.send(json.dumps({'op': 'subscribe', 'subscriptions': [subscribe]}))
                 continue
