@@ -352,11 +352,6 @@ class Pacer:
 
 
 # ---- writing ----------------------------------------------------------------------------------
-def storage_of(path: Path) -> str:
-    """Return 'mcap' for a path ending in .mcap, else 'sqlite3' (a .db3 rosbag2 folder)."""
-    return 'mcap' if str(path).endswith('.mcap') else 'sqlite3'
-
-
 class BagWriter:
     """
     Write a ROS 2 bag with its message definitions, through rosbags.

@@ -61,7 +61,7 @@ def _eligible(o: dict, min_visibility: float, distance: tuple[float, float]) -> 
 ELEVATION_BANDS = ((15, 35), (35, 55), (55, 75), (75, 90))
 
 
-def view_elevation(o: dict, table_plane) -> float:
+def true_elevation(o: dict, table_plane) -> float:
     """Return the angle (degrees) between the camera's ray to a glass's base and the table."""
     ray = np.asarray(o['base'], float)
     ray = ray / max(float(np.linalg.norm(ray)), 1e-12)
@@ -208,7 +208,7 @@ def evaluate_3d(
             row = {
                 'kind': o['kind'],
                 'variant': o['variant'],
-                'band': band_of(view_elevation(o, truth['table_plane'])),
+                'band': band_of(true_elevation(o, truth['table_plane'])),
                 'support': o.get('support') or 'table',
                 'detected': match[i] is not None,
                 'method': None,
