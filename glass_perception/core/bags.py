@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from .camera_model import CameraModelError, Intrinsics
+from .image_codec import compressed_depth_mm, compressed_to_bgr
 
 #: realsense2_camera's topics with align_depth.enable:=true (namespace camera, node camera)
 REALSENSE_COLOUR = '/camera/camera/color/image_raw'
@@ -83,10 +84,7 @@ def typestore():
 def decode_colour(msg, msgtype: str) -> np.ndarray:
     """Return a colour image message as BGR uint8; ValueError saying why it cannot."""
     if msgtype == COMPRESSED:
-        img = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"compressed image ('{msg.format}') does not decode")
-        return img
+        return compressed_to_bgr(msg)
     enc = msg.encoding
     if enc not in COLOUR_ENCODINGS:
         raise ValueError(f"colour encoding '{enc}' is not one of {', '.join(COLOUR_ENCODINGS)}")
@@ -114,14 +112,7 @@ def decode_depth(msg, msgtype: str) -> np.ndarray:
     format and two quantisation floats) then a 16-bit PNG of millimetres.
     """
     if msgtype == COMPRESSED:
-        raw = bytes(msg.data)
-        fmt = str(msg.format)
-        if 'compressedDepth' in fmt and len(raw) > 12:
-            raw = raw[12:]  # image_transport's ConfigHeader
-        dep = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
-        if dep is None or dep.dtype != np.uint16 or dep.ndim != 2:
-            raise ValueError(f"compressed depth ('{fmt}') is not a 16-bit PNG of millimetres")
-        return dep
+        return compressed_depth_mm(msg.data, str(msg.format))
     enc = msg.encoding
     if enc not in DEPTH_ENCODINGS:
         raise ValueError(f"depth encoding '{enc}' is not one of {', '.join(DEPTH_ENCODINGS)}")

@@ -1,5 +1,7 @@
 """
-sensor_msgs/Image <-> numpy without cv_bridge.
+sensor_msgs/Image (and CompressedImage, as image_transport's compressed plugins) <-> numpy.
+
+Without cv_bridge.
 
 No ROS imports: works on any object with the Image fields (height, width, encoding, is_bigendian,
 step, data).
@@ -108,14 +110,82 @@ def image_to_array(msg, encodings: dict[str, Encoding] = ENCODINGS) -> np.ndarra
     return arr.reshape(h, w, e.channels)
 
 
+#: image_transport's compressedDepth prefix: a ConfigHeader (int32 format, float32 x2)
+COMPRESSED_DEPTH_HEADER = 12
+#: the CompressedImage formats image_transport's compressed and compressedDepth plugins write
+JPEG_FORMAT = 'bgr8; jpeg compressed bgr8'
+DEPTH_FORMAT = '16UC1; compressedDepth png'
+
+
+def is_compressed(msg) -> bool:
+    """Tell a sensor_msgs/CompressedImage (format, data) from an Image (encoding, step, ...)."""
+    return hasattr(msg, 'format') and not hasattr(msg, 'encoding')
+
+
+def describe(msg) -> str:
+    """Say what an image message claims to be, for a rejection line."""
+    if is_compressed(msg):
+        return f'compressed {str(msg.format)[:40]!r}, {len(msg.data)} bytes'
+    return f'{msg.width}x{msg.height} {str(msg.encoding)[:20]!r}'
+
+
+def compressed_to_bgr(msg) -> np.ndarray:
+    """Return a CompressedImage (JPEG or PNG, as image_transport's compressed) as BGR uint8."""
+    data = np.frombuffer(bytes(msg.data), np.uint8)
+    if data.size == 0 or data.size > MAX_BYTES:
+        raise ImageError(f'compressed image of {data.size} bytes')
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ImageError(f"compressed image ('{str(msg.format)[:40]}') does not decode")
+    return img
+
+
+def compressed_depth_mm(data: bytes, fmt: str) -> np.ndarray:
+    """
+    Return compressedDepth data (image_transport's: a 12-byte header, then a 16-bit PNG) in mm.
+
+    Without the header (``fmt`` not naming compressedDepth) the data is taken as the PNG itself.
+    Anything but a single-channel 16-bit PNG raises ImageError (32FC1's inverse-depth
+    quantisation is not read).
+    """
+    raw = bytes(data)
+    if 'compressedDepth' in fmt:
+        raw = raw[COMPRESSED_DEPTH_HEADER:]
+    arr = np.frombuffer(raw, np.uint8)
+    dep = cv2.imdecode(arr, cv2.IMREAD_UNCHANGED) if 0 < arr.size <= MAX_BYTES else None
+    if dep is None or dep.dtype != np.uint16 or dep.ndim != 2:
+        raise ImageError(f"compressed depth ('{fmt[:40]}') is not a 16-bit PNG of millimetres")
+    return dep
+
+
+def compress_bgr(bgr: np.ndarray, quality: int = 90) -> bytes:
+    """Encode BGR as JPEG, what image_transport's compressed plugin publishes."""
+    ok, jpg = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ImageError('the image does not encode as JPEG')
+    return jpg.tobytes()
+
+
+def compress_depth_mm(mm: np.ndarray) -> bytes:
+    """Encode uint16 millimetres as compressedDepth: a zeroed 12-byte header, then PNG."""
+    ok, png = cv2.imencode('.png', mm, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise ImageError('the depth image does not encode as PNG')
+    return bytes(COMPRESSED_DEPTH_HEADER) + png.tobytes()
+
+
 def image_to_depth(msg) -> np.ndarray:
     """
     Return a depth Image (16UC1 mm or 32FC1 m) as float32 metres; NaN where there is no reading.
 
     Zero, negative, NaN and infinite readings all mean "no reading". Other encodings raise
-    ImageError, as a malformed message does.
+    ImageError, as a malformed message does. A CompressedImage in compressedDepth (16UC1) is
+    read too.
     """
-    arr = image_to_array(msg, DEPTH_ENCODINGS)
+    if is_compressed(msg):
+        arr = compressed_depth_mm(msg.data, str(msg.format))
+    else:
+        arr = image_to_array(msg, DEPTH_ENCODINGS)
     if arr.dtype == np.uint16:
         out = arr.astype(np.float32) * np.float32(0.001)
     else:
@@ -125,7 +195,9 @@ def image_to_depth(msg) -> np.ndarray:
 
 
 def image_to_bgr(msg) -> np.ndarray:
-    """Any supported Image as an (H, W, 3) uint8 BGR array, the form the models take."""
+    """Any supported Image or CompressedImage as an (H, W, 3) uint8 BGR array (the models')."""
+    if is_compressed(msg):
+        return compressed_to_bgr(msg)
     arr = image_to_array(msg)
     e = ENCODINGS[msg.encoding]
     if arr.dtype != np.uint8:  # 16-bit mono: keep the high byte

@@ -179,7 +179,27 @@ CAMERA = [
         60.0,
     ),
     Param('retry_max_s', 10.0, 'longest wait between reopen attempts', 0.1, 600.0),
+    Param(
+        'publish_compressed',
+        False,
+        'also publish camera/image_raw/compressed (JPEG) and camera/depth/image_raw/'
+        "compressedDepth (PNG), as image_transport's plugins do: for a network hop",
+        read_only=True,
+    ),
+    Param('jpeg_quality', 90, 'JPEG quality of camera/image_raw/compressed', 1, 100),
 ]
+
+
+def _transport(what: str) -> Param:
+    return Param(
+        'image_transport',
+        'raw',
+        f'raw: {what}; compressed: its image_transport companion (JPEG colour, compressedDepth '
+        "PNG depth; the camera's publish_compressed), a tenth of the bytes over a network",
+        read_only=True,
+        check=lambda v: None if v in ('raw', 'compressed') else 'raw or compressed',
+    )
+
 
 # Both model nodes take it: torch and OpenCV threads for inference.
 THREADS = Param(
@@ -193,6 +213,7 @@ THREADS = Param(
 )
 
 DETECTOR = [
+    _transport('camera/image_raw'),
     Param(
         'model',
         '',
@@ -326,6 +347,7 @@ CLASSIFIER = [
 ]
 
 LOCALIZER = [
+    _transport('camera/depth/image_raw'),
     Param(
         'fusion',
         True,
@@ -407,6 +429,7 @@ LOCALIZER = [
 ]
 
 OVERLAY = [
+    _transport('camera/image_raw'),
     Param(
         'image_cache_size',
         30,

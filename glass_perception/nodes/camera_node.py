@@ -12,7 +12,7 @@ import sys
 import time
 
 import numpy as np
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from vision_msgs.msg import Detection2DArray, Detection3DArray
@@ -27,7 +27,13 @@ from .common import (
     TF_QOS,
 )
 from ..core import messages
-from ..core.image_codec import fill_image
+from ..core.image_codec import (
+    compress_bgr,
+    compress_depth_mm,
+    DEPTH_FORMAT,
+    fill_image,
+    JPEG_FORMAT,
+)
 from ..core.sources import BadFrame, EndOfSource, open_source, SourceError
 
 
@@ -41,6 +47,14 @@ class CameraNode(GlassNode):
         self.pub_depth_info = self.create_publisher(
             CameraInfo, 'camera/depth/camera_info', SENSOR_PUB_QOS
         )
+        self.pub_jpeg = self.pub_png = None
+        if self.param('publish_compressed'):  # image_transport's companions, for a network hop
+            self.pub_jpeg = self.create_publisher(
+                CompressedImage, 'camera/image_raw/compressed', SENSOR_PUB_QOS
+            )
+            self.pub_png = self.create_publisher(
+                CompressedImage, 'camera/depth/image_raw/compressedDepth', SENSOR_PUB_QOS
+            )
         self.pub_truth = self.pub_truth_3d = None
         # a sequence's camera poses, as an arm's TF tree gives them (tf_parent_frame -> frame_id)
         self.pub_tf = self.create_publisher(TFMessage, '/tf', TF_QOS)
@@ -169,6 +183,14 @@ class CameraNode(GlassNode):
         img = Image(header=header)
         fill_image(img, frame.image, 'bgr8')
         self.pub_image.publish(img)
+        if self.pub_jpeg is not None:
+            self.pub_jpeg.publish(
+                CompressedImage(
+                    header=header,
+                    format=JPEG_FORMAT,
+                    data=compress_bgr(frame.image, self.param('jpeg_quality')),
+                )
+            )
         if frame.camera is not None:
             info = calibrated_camera_info(header, frame.camera)
         else:
@@ -188,6 +210,12 @@ class CameraNode(GlassNode):
             depth = Image(header=header)
             fill_image(depth, frame.depth, '16UC1')
             self.pub_depth.publish(depth)
+            if self.pub_png is not None:
+                self.pub_png.publish(
+                    CompressedImage(
+                        header=header, format=DEPTH_FORMAT, data=compress_depth_mm(frame.depth)
+                    )
+                )
             self.pub_depth_info.publish(info)
         if self.pub_truth_3d is not None and frame.truth_3d is not None:
             self.pub_truth_3d.publish(

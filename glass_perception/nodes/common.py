@@ -84,6 +84,22 @@ STOP_POLL_S = 0.1
 STOP_DEADLINE_S = 0.8  # 1.2 left too little margin on 2 loaded cores (rare 2 s misses)
 
 
+def image_input(transport: str, depth: bool = False) -> tuple[type, str]:
+    """
+    Return (message type, topic) of the camera image (or depth) a node takes.
+
+    ``raw``: camera/image_raw (camera/depth/image_raw), sensor_msgs/Image; ``compressed``: the
+    image_transport companion, camera/image_raw/compressed (camera/depth/image_raw/
+    compressedDepth), sensor_msgs/CompressedImage. core.image_codec reads both.
+    """
+    from sensor_msgs.msg import CompressedImage, Image
+
+    topic = 'camera/depth/image_raw' if depth else 'camera/image_raw'
+    if transport == 'compressed':
+        return CompressedImage, topic + ('/compressedDepth' if depth else '/compressed')
+    return Image, topic
+
+
 class StartupError(RuntimeError):
     """A fault that stops a node at start-up; the message says what and what to do."""
 

@@ -19,6 +19,7 @@ from vision_msgs.msg import Detection2DArray
 from .common import (
     fastdds_transport_note,
     GlassLifecycleNode,
+    image_input,
     IMAGE_QOS,
     PAIR_QOS,
     RESULT_QOS,
@@ -28,7 +29,7 @@ from ..core import messages
 from ..core.cpu import set_threads
 from ..core.detector import Detector
 from ..core.geometry import square_crop, stack_crops
-from ..core.image_codec import fill_image, image_to_bgr, ImageError
+from ..core.image_codec import describe, fill_image, image_to_bgr, ImageError
 from ..core.latest import LatestWorker
 from ..core.tracking import assign_ids, detect_conf, drop_duplicates, make_tracker
 
@@ -86,7 +87,9 @@ class DetectorNode(GlassLifecycleNode):
 
     def activate(self) -> None:
         self.subs = [
-            self.create_subscription(Image, 'camera/image_raw', self.worker.put, IMAGE_QOS)
+            self.create_subscription(
+                *image_input(self.param('image_transport')), self.worker.put, IMAGE_QOS
+            )
         ]
 
     def cleanup(self) -> None:
@@ -111,7 +114,7 @@ class DetectorNode(GlassLifecycleNode):
         try:
             bgr = image_to_bgr(msg)
         except ImageError as e:
-            self.reject(f'rejected image ({msg.width}x{msg.height} {msg.encoding[:20]!r}): {e}')
+            self.reject(f'rejected image ({describe(msg)}): {e}')
             return
         conf = self.param('conf')
         found = self.detector.detect(

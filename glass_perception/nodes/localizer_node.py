@@ -23,6 +23,7 @@ from visualization_msgs.msg import MarkerArray
 
 from .common import (
     GlassLifecycleNode,
+    image_input,
     IMAGE_QOS,
     PAIR_QOS,
     RESULT_QOS,
@@ -105,7 +106,9 @@ class LocalizerNode(GlassLifecycleNode):
             self.create_subscription(
                 Detection2DArray, 'glass/classifications', self._on_classes, PAIR_QOS
             ),
-            self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, IMAGE_QOS),
+            self.create_subscription(
+                *image_input(self.param('image_transport'), depth=True), self._on_depth, IMAGE_QOS
+            ),
             self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, IMAGE_QOS),
         ]
         if self.param('fixed_frame'):

@@ -14,7 +14,7 @@ import time
 from sensor_msgs.msg import Image
 from vision_msgs.msg import Detection2DArray
 
-from .common import GlassNode, IMAGE_QOS, RESULT_QOS, run, SENSOR_PUB_QOS
+from .common import GlassNode, image_input, IMAGE_QOS, RESULT_QOS, run, SENSOR_PUB_QOS
 from ..core import messages
 from ..core.image_codec import fill_image, image_to_bgr, ImageError
 from ..core.overlay import Annotation, draw
@@ -28,7 +28,9 @@ class OverlayNode(GlassNode):
         self.images: OrderedDict = OrderedDict()
         self.pairer = StampPairer(self.param('image_cache_size'))
         self.pub = self.create_publisher(Image, 'glass/debug_image', SENSOR_PUB_QOS)
-        self.create_subscription(Image, 'camera/image_raw', self._on_image, IMAGE_QOS)
+        self.create_subscription(
+            *image_input(self.param('image_transport')), self._on_image, IMAGE_QOS
+        )
         self.create_subscription(
             Detection2DArray, 'glass/classifications', lambda m: self._on_result(0, m), RESULT_QOS
         )

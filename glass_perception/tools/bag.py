@@ -53,9 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 def from_rgbd(folder: Path, out: Path, storage: str, fps: float, repeat: int, compressed: bool,
               frame_id: str) -> int:  # fmt: skip
     """Write the folder's frames as a bag; return the number of frames written."""
-    import cv2
-
     from ..core import bags
+    from ..core.image_codec import compress_bgr, compress_depth_mm, DEPTH_FORMAT, JPEG_FORMAT
     from ..core.sources import RGBDSource
 
     source = RGBDSource(folder, 0, 0, loop=False)
@@ -69,16 +68,11 @@ def from_rgbd(folder: Path, out: Path, storage: str, fps: float, repeat: int, co
             for colour_path, depth_path, stem in source.frames:
                 img, dep = source._load(colour_path, depth_path, stem)
                 t = EPOCH_S * 1_000_000_000 + int(round(n * 1e9 / fps))
-                if compressed:
-                    ok_c, jpg = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-                    ok_d, png = cv2.imencode('.png', dep)
-                    # image_transport's compressedDepth: a 12-byte ConfigHeader, then the PNG
-                    header = b'\x00\x00\x00\x00' + bytes(8)
+                if compressed:  # what image_transport's compressed plugins publish
                     w.write(colour_topic, bags.COMPRESSED, t, bags.compressed_message(
-                        w.store, jpg.tobytes(), 'bgr8; jpeg compressed bgr8', t, frame_id))
+                        w.store, compress_bgr(img), JPEG_FORMAT, t, frame_id))
                     w.write(depth_topic, bags.COMPRESSED, t, bags.compressed_message(
-                        w.store, header + png.tobytes(), '16UC1; compressedDepth png', t,
-                        frame_id))  # fmt: skip
+                        w.store, compress_depth_mm(dep), DEPTH_FORMAT, t, frame_id))  # fmt: skip
                 else:
                     w.write(colour_topic, bags.IMAGE, t,
                             bags.image_message(w.store, img, 'bgr8', t, frame_id))

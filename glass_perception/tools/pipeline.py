@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         'and publishes on its own; the figures count what reaches this machine',
     )
     p.add_argument(
+        '--compressed',
+        action='store_true',
+        help="camera images over the DDS hop as image_transport's compressed companions (JPEG "
+        'colour, PNG depth): the camera publishes them, detector, overlay and localizer read '
+        'them; for a camera on another machine (with --no-camera, set publish_compressed there)',
+    )
+    p.add_argument(
         '--bandwidth',
         action='store_true',
         help='also measure what arrives here per topic (messages/s, MB/s): the camera, depth, '
@@ -254,6 +261,10 @@ def overrides_from(args) -> dict:
     o['camera_node']['enabled'] = False  # Monitor.start_camera_when_ready enables it
     if getattr(args, 'foxglove', None):
         o['foxglove_node']['port'] = int(args.foxglove)
+    if getattr(args, 'compressed', False):
+        o['camera_node']['publish_compressed'] = True
+        for name in ('detector_node', 'overlay_node', 'localizer_node'):
+            o[name]['image_transport'] = 'compressed'
     if args.source:
         o['camera_node']['source'] = args.source
     if args.fps:
@@ -291,6 +302,8 @@ class Monitor:
         self.latencies: list[float] = []
         self.classified = 0
         self.measured = 0
+        self.classified_stamps: list[tuple[int, int]] = []  # every classified frame's stamp
+        self.located_stamps: set[tuple[int, int]] = set()  # those of the 3D messages
         self.first_time = None
         self.last_time = None
         self.debug_seen = 0
@@ -343,9 +356,13 @@ class Monitor:
             from sensor_msgs.msg import CameraInfo as Info
             from vision_msgs.msg import Detection3DArray as D3
 
+            from ..nodes.common import image_input
+
+            # what the models read: the raw images, or with --compressed their companions
+            transport = 'compressed' if getattr(args, 'compressed', False) else 'raw'
             for msg_type, topic, qos in (
-                (Image, 'camera/image_raw', IMAGE_QOS),
-                (Image, 'camera/depth/image_raw', IMAGE_QOS),
+                (*image_input(transport), IMAGE_QOS),
+                (*image_input(transport, depth=True), IMAGE_QOS),
                 (Info, 'camera/camera_info', IMAGE_QOS),
                 (Detection2DArray, 'glass/classifications', RESULT_QOS),
                 (D3, 'glass/detections_3d', RESULT_QOS),
@@ -408,6 +425,21 @@ class Monitor:
         if 'camera_node' not in started_nodes(self.args):  # a camera elsewhere runs on its own
             self.camera_started = True
             return
+        # and once the readers of the camera's topics are in the graph: frames sent before a
+        # reader matched would be lost to it (the localizer's first frames without depth)
+        from ..nodes.common import image_input
+
+        transport = 'compressed' if getattr(self.args, 'compressed', False) else 'raw'
+        readers = [image_input(transport)[1]] + (
+            [image_input(transport, depth=True)[1], 'camera/camera_info']
+            if 'localizer_node' in started_nodes(self.args)
+            else []
+        )
+        ns = self.args.namespace.strip('/')
+        if any(
+            self.node.count_subscribers(f'/{ns}/{t}' if ns else f'/{t}') < 1 for t in readers
+        ):
+            return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
             self.camera_started = self._set_camera_enabled(True, 2.0)
@@ -454,6 +486,7 @@ class Monitor:
 
         key = messages.stamp_key(msg.header)
         self.frames_3d += 1
+        self.located_stamps.add(key)
         truth2d, truth3d = self.truth_2d_kept.pop(key, None), self.truth_3d.pop(key, None)
         classes = self.classes_by_stamp.pop(key, None)
         if truth2d is None or truth3d is None or classes is None or self.paused:
@@ -482,6 +515,7 @@ class Monitor:
 
         now = time.time()
         self.classified += 1
+        self.classified_stamps.append(messages.stamp_key(msg.header))
         if not self.args.quiet:
             print(messages.format_detections(msg), flush=True)
         if self.classified <= self.args.warmup:
@@ -566,9 +600,17 @@ class Monitor:
             }
             for topic, (m, b) in self.traffic.items()
         }
+        # 3D per classified frame, from the first frame that got its 3D on (before it, depth or
+        # camera_info had not reached the localizer yet: a camera started before the models)
+        first = min(self.located_stamps) if self.located_stamps else None
+        since = [s for s in self.classified_stamps if first is not None and s >= first]
         return {
             'source': self.args.source or '',
             'traffic': traffic,
+            'localised_frames': {
+                'classified_since_first_3d': len(since),
+                'with_3d': sum(s in self.located_stamps for s in since),
+            },
             'glasses_3d': self._report_3d(),
             'classified_frames': self.classified,
             'measured_frames': n,
@@ -937,8 +979,12 @@ def print_summary(r: dict) -> None:
             hz, mb = t['hz'] or 0.0, t['mb_per_s'] or 0.0
             print(f'  {topic:<32} {t["messages"]:>6} messages, {hz:6.2f} /s, {mb:7.2f} MB/s')
     if r.get('glasses_3d') is not None:
-        frames_3d = r['glasses_3d']['frames']
-        print(f'3D messages (glass/detections_3d) reaching this monitor: {frames_3d}')
+        g = r.get('localised_frames', {})
+        print(
+            f"3D messages (glass/detections_3d) reaching this monitor: {r['glasses_3d']['frames']}"
+            f"; from the first one on, {g.get('with_3d')} of {g.get('classified_since_first_3d')} "
+            'classified frames got theirs'
+        )
     if r.get('recorded'):
         rec = r['recorded']
         print(

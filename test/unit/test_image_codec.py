@@ -372,3 +372,39 @@ def test_fuzz_decodes_exact_shape_or_raises_image_error(msg):
     assert out.astype(wire).tobytes() == rows
     bgr = image_to_bgr(msg)
     assert bgr.shape == (msg.height, msg.width, 3) and bgr.dtype == np.uint8
+
+
+def test_compressed_images_as_image_transport_sends_them_are_read():
+    from types import SimpleNamespace
+
+    from glass_perception.core.image_codec import (
+        compress_bgr,
+        compress_depth_mm,
+        DEPTH_FORMAT,
+        describe,
+        image_to_bgr,
+        image_to_depth,
+        ImageError,
+        JPEG_FORMAT,
+    )
+    import pytest
+
+    bgr = np.zeros((48, 64, 3), np.uint8)
+    bgr[:, 32:] = (0, 0, 255)
+    jpeg = SimpleNamespace(format=JPEG_FORMAT, data=compress_bgr(bgr, 90))
+    out = image_to_bgr(jpeg)
+    assert out.shape == (48, 64, 3) and out[20, 50, 2] > 230 and out[20, 10, 2] < 20
+    mm = np.full((48, 64), 750, np.uint16)
+    mm[0, 0] = 0
+    png = SimpleNamespace(format=DEPTH_FORMAT, data=compress_depth_mm(mm))
+    metres = image_to_depth(png)  # lossless, header skipped, 0 = no reading
+    assert metres[5, 5] == pytest.approx(0.75) and np.isnan(metres[0, 0])
+    assert 'compressed' in describe(jpeg) and 'bytes' in describe(jpeg)
+    for bad in (
+        SimpleNamespace(format=JPEG_FORMAT, data=b'not a jpeg'),
+        SimpleNamespace(format=JPEG_FORMAT, data=b''),
+    ):
+        with pytest.raises(ImageError):
+            image_to_bgr(bad)
+    with pytest.raises(ImageError, match='16-bit PNG'):
+        image_to_depth(SimpleNamespace(format=DEPTH_FORMAT, data=bytes(12) + jpeg.data))
