@@ -1020,7 +1020,9 @@ def odd_markers(rng, stamp):
         m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z, m.pose.orientation.w = (
             float(v) for v in q
         )
-        m.color.r, m.color.g, m.color.b, m.color.a = (float(v) for v in rng.uniform(-1, 2, 4))
+        # float32 fields: values they hold exactly, so what is sent is what arrives
+        rgba = rng.uniform(-1, 2, 4).astype(np.float32)
+        m.color.r, m.color.g, m.color.b, m.color.a = (float(v) for v in rgba)
         m.text = str(rng.choice(['beer 0.91', '', '\u2603' * 50, 'x' * 5000]))
         m.lifetime.sec = int(rng.integers(0, 10))
         m.frame_locked = bool(rng.integers(2))

@@ -382,6 +382,8 @@ def test_the_localizer_probe_is_a_plain_rgbd_frame():
 
 def _fields(msg) -> tuple:
     """Return what a message carries, comparable (NaN-safe) and quick to build."""
+    if hasattr(msg, 'markers'):  # the Foxglove bridge's marker arrays
+        return (len(msg.markers), repr(msg.markers))
     if hasattr(msg, 'k'):
         return (repr(msg.header), msg.width, msg.height, msg.distortion_model, repr(msg.k))
     if hasattr(msg, 'data'):
