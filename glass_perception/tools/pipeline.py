@@ -429,17 +429,23 @@ class Monitor:
         # reader matched would be lost to it (the localizer's first frames without depth)
         from ..nodes.common import image_input
 
-        transport = 'compressed' if getattr(self.args, 'compressed', False) else 'raw'
-        readers = [image_input(transport)[1]] + (
-            [image_input(transport, depth=True)[1], 'camera/camera_info']
-            if 'localizer_node' in started_nodes(self.args)
-            else []
+        # each input read raw or compressed (--compressed, or image_transport in the params)
+        roles = [(False, True)] + (
+            [(True, True), (None, False)] if 'localizer_node' in started_nodes(self.args) else []
         )
         ns = self.args.namespace.strip('/')
-        if any(
-            self.node.count_subscribers(f'/{ns}/{t}' if ns else f'/{t}') < 1 for t in readers
-        ):
-            return
+
+        def readers(topic: str) -> int:
+            return self.node.count_subscribers(f'/{ns}/{topic}' if ns else f'/{topic}')
+
+        for depth, image in roles:
+            topics = (
+                [image_input(t, depth=depth)[1] for t in ('raw', 'compressed')]
+                if image
+                else ['camera/camera_info']
+            )
+            if sum(readers(t) for t in topics) < 1:
+                return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
             self.camera_started = self._set_camera_enabled(True, 2.0)
