@@ -280,6 +280,8 @@ def overrides_from(args) -> dict:
 
 # The nodes whose start-up (loading a model) the camera waits for.
 MODEL_NODES = ('detector_node', 'classifier_node')
+# Seconds the camera still waits once every input has a reader in the graph (matching follows)
+READERS_SETTLE_S = 1.0
 # Per-stage figures each node reports once a period; the runner keeps the median over the
 # measured periods (a period's p95 is that period's, so the median says what a typical second saw).
 STAGE_KEYS = ('processing_ms_p50', 'processing_ms_p95', 'latency_ms_p50', 'latency_ms_p95')
@@ -344,6 +346,7 @@ class Monitor:
         self.paused = False
         self.camera_started = False
         self._next_start_try = 0.0
+        self._readers_since: float | None = None  # when every input of the camera had a reader
         self._camera_client = None
         self.stage_samples: dict[str, dict[str, list[float]]] = {}
         self.node.create_subscription(
@@ -445,7 +448,15 @@ class Monitor:
                 else ['camera/camera_info']
             )
             if sum(readers(t) for t in topics) < 1:
+                self._readers_since = None
                 return
+        # seen here is not yet matched by the camera (it discovers them on its own): a second
+        # more, or the localizer's first frames come without depth
+        now = time.monotonic()
+        if self._readers_since is None:
+            self._readers_since = now
+        if now - self._readers_since < READERS_SETTLE_S:
+            return
         if time.monotonic() >= self._next_start_try:
             self._next_start_try = time.monotonic() + 1.0
             self.camera_started = self._set_camera_enabled(True, 2.0)

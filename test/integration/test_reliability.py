@@ -92,11 +92,12 @@ def test_diagnostics_report_counts_latency_and_a_stalled_input(start_node, ros_n
     assert 'unpaired_evicted' in health.latest['classifier_node'][2]
     # latency grows along the chain: the classifier's output is older than the detector's
     assert float(health.value('classifier_node', 'latency_ms_p50')) > 0
-    gaps = [
-        b - a
-        for a, b in zip(health.times['detector_node'][-4:], health.times['detector_node'][-3:])
-    ]
-    assert all(0.5 < g < 2.0 for g in gaps), f'reports should come once a second: {gaps}'
+    times = health.times['detector_node'][-4:]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    # once a second: one report delivered late here shortens the next gap as much as it
+    # lengthens its own, so the three gaps together span about three seconds
+    assert all(0.2 < g < 2.0 for g in gaps), f'reports should come once a second: {gaps}'
+    assert 2.4 < times[-1] - times[0] < 3.9, f'reports should come once a second: {gaps}'
 
     # the camera goes away: the detector says so within stale_after_s, and its counts add up
     assert camera.stop(signal.SIGINT) == 0
