@@ -6,6 +6,8 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
   glass-synth rgbd     --out work/rgbd/test --seed 9301 --scenes 150   # RGB-D, the camera plays it
   glass-synth rgbd     --out work/rgbd/views --seed 9702 --scenes 200 --look-down 15 90 \
       --supports 0.5   # wrist views to straight down; trays, boards, coasters, plates
+  glass-synth rgbd     --out work/steep/rgbd_117 --seed 117 --scenes 100 --look-down 15 90 \
+      --supports 0.3 --clutter 0.8   # + boxes, phone cases, fruit, ... beside the glasses
   glass-synth sequences --out work/sequences/test --seed 9401 --sequences 6 --frames 40  # ids
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
       --width 160 --height 120
@@ -36,6 +38,7 @@ from tqdm import tqdm
 
 from ..core.errors import ModelLoadError
 from ..core.params import default, DETECTOR
+from ..workflow.clutter import CLUTTER_KINDS
 from ..workflow.datasets import (
     crops_from_detection,
     detection_split_from_rgbd,
@@ -91,6 +94,8 @@ def _rgbd(args) -> int:
             family_set=args.families,
             look_down=tuple(args.look_down),
             supports=args.supports,
+            clutter=args.clutter,
+            clutter_kinds=tuple(args.clutter_kinds),
         )
     except ValueError as e:
         print(f'glass-synth: {e}', file=sys.stderr)
@@ -189,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     y.add_argument('--from', dest='rgbd', type=Path, required=True, help='the rgbd --out folder')
     y.add_argument('--out', type=Path, required=True, help='the YOLO dataset (detect --out)')
-    y.add_argument('--split', required=True)
+    y.add_argument(
+        '--split', required=True, help='the split to write (images/SPLIT, labels/SPLIT)'
+    )
     r = sub.add_parser(
         'rgbd',
         help='RGB-D scenes (colour, depth as an active-stereo camera sees glass, calibration, '
@@ -215,6 +222,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar='P',
         help='share of scenes with a tray, board, coaster or plate (3-40 mm) under some of the '
         'objects; default: %(default)s',
+    )
+    r.add_argument(
+        '--clutter',
+        type=float,
+        default=0.0,
+        metavar='P',
+        help='share of scenes with one to three opaque unlabelled things beside the glasses '
+        '(boxes, phone cases, fruit: what a detector must not call a cup); default: %(default)s',
+    )
+    r.add_argument(
+        '--clutter-kinds',
+        nargs='+',
+        default=list(CLUTTER_KINDS),
+        metavar='KIND',
+        help='what clutter is drawn from: %(default)s',
     )
     q = sub.add_parser(
         'sequences',

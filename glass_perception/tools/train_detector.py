@@ -1,4 +1,4 @@
-"""
+r"""
 glass-train-detector: train the YOLO detector on synthetic scenes (or any YOLO dataset).
 
 Example (the shipped default detector)::

@@ -438,6 +438,9 @@ class Recipe:
     #: opaque parts standing on the table under some objects (trays, boards, coasters, plates:
     #: workflow.supports), rendered with the table
     supports: list = field(default_factory=list)
+    #: opaque unlabelled things beside the glasses (Parts; workflow.clutter), rendered with the
+    #: table
+    clutter: list = field(default_factory=list)
 
 
 def make_recipe(
@@ -633,6 +636,8 @@ def _scene_dict(
             }
         for k, part in enumerate(r.supports):
             d[f'support{k}'] = _mesh_shape(mi, f'support{k}', part.mesh, part.bsdf)
+        for k, part in enumerate(r.clutter):
+            d[f'clutter{k}'] = _mesh_shape(mi, f'clutter{k}', part.mesh, part.bsdf)
         if beauty:
             d['environment'] = {
                 'type': 'envmap',

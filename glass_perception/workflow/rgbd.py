@@ -41,6 +41,7 @@ import math
 import cv2
 import numpy as np
 
+from .clutter import add_clutter, CLUTTER_KINDS, FIRST_KINDS
 from .pbr import _camera_axes, _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
 from .supports import add_supports
 from ..core.geometry import Box
@@ -150,6 +151,8 @@ def rgbd_recipe(
     family_set: str = 'all',
     look_down: tuple[float, float] = LOOK_DOWN_DEG,
     supports: float = 0.0,
+    clutter: float = 0.0,
+    clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
 ):
     """
     Return make_recipe's scene with the RGB-D camera: distance, look-down angle, fixed K.
@@ -159,15 +162,28 @@ def rgbd_recipe(
     looks down ``look_down`` degrees (drawn uniformly; 90 is straight down, as a wrist camera
     before a grasp); with probability ``supports`` one object stands on a tray, board, coaster or
     plate (workflow.supports; drawn from a stream of its own, so the rest of the scene is the one
-    the same seed gives without supports).
+    the same seed gives without supports); with probability ``clutter`` one to three opaque
+    unlabelled things of ``clutter_kinds`` (boxes, cases, fruit, ...; workflow.clutter, a stream
+    of its own too) stand beside the glasses.
     """
     if not 0.0 <= look_down[0] <= look_down[1] <= 90.0:
         raise ValueError(f'look-down angles {look_down} are not within 0-90 degrees, low to high')
     if not 0.0 <= supports <= 1.0:
         raise ValueError(f'supports {supports} is not a probability')
+    if not 0.0 <= clutter <= 1.0:
+        raise ValueError(f'clutter {clutter} is not a probability')
+    unknown = set(clutter_kinds) - set(CLUTTER_KINDS)
+    if unknown or not clutter_kinds:
+        raise ValueError(
+            f"clutter kinds {sorted(unknown) or '(none)'}: choose from {', '.join(CLUTTER_KINDS)}"
+        )
     recipe = make_recipe(seed, index, max_objects, variety=variety, family_set=family_set)
     if supports > 0.0:
         add_supports(np.random.default_rng([int(seed), int(index), 778]), recipe, supports)
+    if clutter > 0.0:
+        add_clutter(
+            np.random.default_rng([int(seed), int(index), 779]), recipe, clutter, clutter_kinds
+        )
     rng = np.random.default_rng([int(seed), int(index), 777])
     distance = rng.uniform(*DISTANCE_CM)
     down = math.radians(rng.uniform(*look_down))
@@ -314,10 +330,19 @@ def render_rgbd_scene(
     family_set: str = 'all',
     look_down: tuple[float, float] = LOOK_DOWN_DEG,
     supports: float = 0.0,
+    clutter: float = 0.0,
+    clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
 ) -> RGBDScene:
     """Path trace RGB-D scene ``index`` of stream ``seed``, with its sensor depth and truth."""
     recipe = rgbd_recipe(
-        seed, index, variety=variety, family_set=family_set, look_down=look_down, supports=supports
+        seed,
+        index,
+        variety=variety,
+        family_set=family_set,
+        look_down=look_down,
+        supports=supports,
+        clutter=clutter,
+        clutter_kinds=tuple(clutter_kinds),
     )
     return render_rgbd_recipe(recipe, seed, index, quality)
 
@@ -405,6 +430,8 @@ def export_rgbd(
     family_set: str = 'all',
     look_down: tuple[float, float] = LOOK_DOWN_DEG,
     supports: float = 0.0,
+    clutter: float = 0.0,
+    clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
 ) -> int:
     """
     Render ``count`` scenes of stream ``seed`` into an ``rgbd:DIR`` folder; return the count.
@@ -419,10 +446,15 @@ def export_rgbd(
     from ..core.atomic import atomic_write_text
 
     root = Path(root)
-    # ValueError before any file
-    rgbd_recipe(
-        seed, 0, variety=variety, family_set=family_set, look_down=look_down, supports=supports
-    )
+    options = {
+        'variety': variety,
+        'family_set': family_set,
+        'look_down': look_down,
+        'supports': supports,
+        'clutter': clutter,
+        'clutter_kinds': tuple(clutter_kinds),
+    }
+    rgbd_recipe(seed, 0, **options)  # ValueError before any file
     (root / 'color').mkdir(parents=True, exist_ok=True)
     (root / 'depth').mkdir(parents=True, exist_ok=True)
     atomic_write_text(root / 'camera_info.yaml', camera_info_yaml())
@@ -434,6 +466,12 @@ def export_rgbd(
         **({'variety': variety, 'families': family_set} if variety != 'classic' else {}),
         **({'look_down': list(look_down)} if tuple(look_down) != LOOK_DOWN_DEG else {}),
         **({'supports': supports} if supports else {}),
+        **({'clutter': clutter} if clutter else {}),
+        **(
+            {'clutter_kinds': list(clutter_kinds)}
+            if clutter and tuple(clutter_kinds) != FIRST_KINDS
+            else {}
+        ),
     }
     meta_file = root / 'rgbd_settings.json'
     if meta_file.is_file() and json.loads(meta_file.read_text()) != settings:
@@ -446,7 +484,7 @@ def export_rgbd(
         colour, depth = root / 'color' / f'{stem}.jpg', root / 'depth' / f'{stem}.png'
         if stem in truth and colour.is_file() and depth.is_file():
             continue
-        scene = render_rgbd_scene(seed, index, quality, variety, family_set, look_down, supports)
+        scene = render_rgbd_scene(seed, index, quality, **options)
         write_rgbd_frame(colour, depth, scene)
         truth[stem] = scene.truth_json()
         atomic_write_text(truth_file, json.dumps(truth, indent=1, sort_keys=True))
