@@ -24,6 +24,8 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..core.params import default, DETECTOR
+
     p = argparse.ArgumentParser(
         prog='glass-evaluate-3d',
         description=__doc__,
@@ -42,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument('--draw', type=Path, help='with --real: write each frame, drawn, here')
     p.add_argument('--detector', default='', help='detector weights (default: shipped)')
+    p.add_argument(
+        '--conf',
+        type=float,
+        default=default(DETECTOR, 'conf'),
+        help="the detector's confidence threshold (default: the node's, %(default)s)",
+    )
     p.add_argument('--classifier', default='', help='classifier checkpoint (default: shipped)')
     p.add_argument(
         '--sizes', default='', help='size model (default: beside the classifier checkpoint)'
@@ -63,7 +71,7 @@ def print_report(r: dict) -> None:
     print(
         f'{r["scenes"]} scenes; glasses at least {r["settings"]["min_visibility"]:.0%} visible, '
         f'not cut by the border, {r["settings"]["distance_m"][0]}-'
-        f'{r["settings"]["distance_m"][1]} m away'
+        f'{r["settings"]["distance_m"][1]} m away; detector conf {r["settings"]["detector_conf"]}'
     )
     head = (
         f'{"class":<11} {"n":>4} {"localised":>9} {"base p50":>8} {"p95":>6} {"height":>7} '
@@ -142,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f'glass-evaluate-3d: {e}')
         return 2
     report = evaluate_3d(
-        args.scenes, detector, classifier, sizes, args.min_visibility, tuple(args.distance), tqdm
+        args.scenes,
+        detector,
+        classifier,
+        sizes,
+        args.min_visibility,
+        tuple(args.distance),
+        tqdm,
+        conf=args.conf,
     )
     print_report(report)
     if args.json:

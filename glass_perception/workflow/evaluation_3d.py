@@ -168,13 +168,19 @@ def evaluate_3d(
     min_visibility: float = 0.6,
     distance: tuple[float, float] = (0.4, 1.3),
     progress=lambda it: it,
+    conf: float | None = None,
 ) -> dict:
-    """Run the chain on every scene of ``folder``; return per-class figures and timings."""
+    """
+    Run the chain on every scene of ``folder``; return per-class figures and timings.
+
+    ``conf`` replaces the detector node's default confidence threshold.
+    """
+    conf = default(DETECTOR, 'conf') if conf is None else conf
     localizer = Localizer(base_ratios=sizes.base_ratio if sizes is not None else None)
     tally = Tally3D()
     frame_ms, frame_ms_fused, naive_ms = [], [], []
     for _stem, colour, depth, camera, truth in progress(list(load_rgbd_folder(folder))):
-        found = detect_like_node(detector, colour)
+        found = detect_like_node(detector, colour, conf)
         boxes = [d.box for d in found]
         crops = [
             square_crop(
@@ -254,7 +260,7 @@ def evaluate_3d(
         'settings': {
             'min_visibility': min_visibility,
             'distance_m': list(distance),
-            'detector_conf': default(DETECTOR, 'conf'),
+            'detector_conf': conf,
             'imgsz': default(DETECTOR, 'imgsz'),
         },
         'rows': tally.rows,
