@@ -36,6 +36,9 @@ from ..core.image_codec import (
 )
 from ..core.sources import BadFrame, EndOfSource, open_source, SourceError
 
+# Seconds the first frame waits for the frame topics' readers in the graph to match
+FIRST_FRAME_MATCH_S = 2.0
+
 
 class CameraNode(GlassNode):
     def __init__(self):
@@ -71,6 +74,7 @@ class CameraNode(GlassNode):
         self.published = 0
         self.reconnects = 0
         self._last_error = ''
+        self._matching_since = None  # first frame held until the readers seen have matched
         self._open_at_startup()
         self.timer = self.create_timer(self._period(), self._tick)
         self.on_change(self._changed)
@@ -142,6 +146,21 @@ class CameraNode(GlassNode):
             self.get_logger().warning(f'{e}; retrying in {self.retry_delay:.1f} s')
             self.retry_delay = min(self.retry_delay * 2.0, self.param('retry_max_s'))
 
+    def _readers_matched(self, now: float) -> bool:
+        """
+        Whether the first frame may go: every reader of the frame topics in the graph has matched.
+
+        A subscription is in the graph before its publisher has matched it; a first frame sent in
+        between is lost to it (a localizer's first frame without depth). Held at most
+        ``FIRST_FRAME_MATCH_S``: a reader with incompatible QoS never matches.
+        """
+        pubs = (self.pub_image, self.pub_info, self.pub_depth)
+        if all(p.get_subscription_count() >= self.count_subscribers(p.topic_name) for p in pubs):
+            return True
+        if self._matching_since is None:
+            self._matching_since = now
+        return now - self._matching_since >= FIRST_FRAME_MATCH_S
+
     def _changed(self, name, value) -> None:
         if name == 'fps':
             self.timer.cancel()
@@ -156,6 +175,8 @@ class CameraNode(GlassNode):
                 self._open()
             return
         started = time.monotonic()
+        if self.published == 0 and not self._readers_matched(started):
+            return
         try:
             if hasattr(self.source, 'ready') and not self.source.ready():
                 return  # a recording: its next frame is not due yet

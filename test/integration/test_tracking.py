@@ -46,15 +46,26 @@ def test_a_played_sequence_keeps_one_id_per_glass_on_every_topic(start_node, ros
             qos,
         )
     ros_node.create_subscription(MarkerArray, 'glass/markers', markers.append, RESULT_QOS)
-    nodes = [
+    nodes = [start_node(n) for n in ('detector_node', 'classifier_node', 'localizer_node')]
+    # The sequence is played once: the camera starts when every stage reads its inputs (a CI run
+    # with a slow classifier start-up lost all 24 frames to it)
+    readers = {
+        'camera/image_raw': 1,
+        'glass/candidates': 2,
+        'glass/classifications': 2,
+        'camera/depth/image_raw': 1,
+        'camera/camera_info': 1,
+    }
+    ready = spin_until(
+        ros_node, lambda: all(ros_node.count_subscribers(t) >= n for t, n in readers.items()), 120
+    )
+    assert ready, '\n'.join(f'--- {n.name}\n{n.output()[-1500:]}' for n in nodes)
+    nodes.append(
         start_node(
             'camera_node',
             {'source': f'synthetic:{SEQUENCE}', 'fps': 3.0, 'frame_id': FRAME_ID, 'loop': False},
-        ),
-        start_node('detector_node'),
-        start_node('classifier_node'),
-        start_node('localizer_node'),
-    ]
+        )
+    )
     frames = len(list(SEQUENCE.glob('color/*.jpg')))
     spin_until(ros_node, lambda: len(got['truth']) >= frames and len(got['3d']) >= frames - 2, 90)
     spin_until(ros_node, lambda: False, 2.0)  # the last frames' results
