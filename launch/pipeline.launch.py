@@ -11,7 +11,7 @@ Launch arguments left empty keep what the params file says. ``rviz:=true`` on a 
 rviz2 starts nothing and exits 1 with one line saying so. Fast DDS loses camera-sized best-effort
 images between processes with its default transports, so these nodes get
 FASTDDS_DEFAULT_PROFILES_FILE=<share>/config/fastdds_large_images.xml unless you set a Fast DDS
-profile or FASTDDS_BUILTIN_TRANSPORTS yourself (see the README, "DDS and large images").
+profile or FASTDDS_BUILTIN_TRANSPORTS yourself (docs/troubleshooting.md, "DDS and large images").
 """
 
 import os

@@ -232,7 +232,7 @@ DETECTOR = [
         read_only=True,
         check=lambda v: None if v % 32 == 0 else 'imgsz must be a multiple of 32',
     ),
-    Param('conf', 0.35, 'minimum detection confidence', 0.0, 1.0),
+    Param('conf', 0.25, 'minimum detection confidence', 0.0, 1.0),
     Param('iou', 0.5, 'IoU threshold of non-maximum suppression', 0.0, 1.0),
     Param('max_det', 50, 'most objects kept per frame', 1, 1000),
     Param(

@@ -349,7 +349,7 @@ def fastdds_transport_note() -> str | None:
             'best-effort images larger than ~64 KB may never '
             "reach other processes. Set FASTDDS_DEFAULT_PROFILES_FILE to the package's "
             'config/fastdds_large_images.xml (the launch file and '
-            'glass-pipeline do) or use another RMW; see the README'
+            'glass-pipeline do) or use another RMW; see docs/troubleshooting.md'
         )
     return None
 

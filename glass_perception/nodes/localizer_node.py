@@ -150,8 +150,8 @@ class LocalizerNode(GlassLifecycleNode):
         if seen and share > self.param('missing_depth_warn_share'):
             self.monitor.warn(
                 f'{lost} of {seen} frames ({share:.0%}) since the last report had no depth image '
-                f'within max_depth_skew_s: depth lost on the way (another machine? README, '
-                '"Across machines"), or not stamped like the colour'
+                f'within max_depth_skew_s: depth lost on the way (another machine? '
+                'docs/distributed.md), or not stamped like the colour'
             )
         return {
             'frames_without_depth_share': f'{share:.3f}',

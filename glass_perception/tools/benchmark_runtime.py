@@ -93,7 +93,7 @@ def lifecycle_memory(params) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-benchmark-runtime',
         description=__doc__,
@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--frames', type=int, default=80, help='frames per backend (default 80)')
     p.add_argument('--lifecycle', action='store_true', help='also memory per lifecycle state')
     p.add_argument('--json', help='write the figures here too')
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     backends = [b for b in BACKENDS if b != 'openvino' or importlib.util.find_spec('openvino')]
     rows = [_backend(b, args.frames) for b in backends]

@@ -13,17 +13,26 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-echo',
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument('--topic', default='glass/classifications')
-    p.add_argument('--namespace', default='')
+    p.add_argument(
+        '--topic',
+        default='glass/classifications',
+        help='the topic to print, relative to --namespace (default glass/classifications)',
+    )
+    p.add_argument('--namespace', default='', help="the pipeline's namespace (default: none)")
     p.add_argument(
         '--count', type=int, default=0, help='exit after this many messages (0: run on)'
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
 
     import rclpy

@@ -69,7 +69,7 @@ def export_classifier(checkpoint: Path, out: Path, opset: int = 17) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-export-classifier',
         description=__doc__,
@@ -83,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         help='a .safetensors checkpoint with its .json; default: the shipped classifier',
     )
     p.add_argument('--out', type=Path, help='the .onnx to write; default: <stem>.onnx here')
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     out = args.out or Path(args.checkpoint.with_suffix('.onnx').name)
     try:

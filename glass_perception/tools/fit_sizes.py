@@ -20,7 +20,7 @@ from pathlib import Path
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-fit-sizes',
         description=__doc__,
@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         '--imgsz', type=int, default=None, help="detector input size (default: the node's)"
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     from tqdm import tqdm
 

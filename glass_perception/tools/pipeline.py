@@ -239,7 +239,7 @@ def pipeline_env() -> dict:
 
     env = dict(os.environ)
     # Fast DDS's default transports lose camera-sized best-effort images between processes; see
-    # README.
+    # docs/troubleshooting.md.
     env.update(image_transport_env(env, share_dir() / 'config'))
     env.setdefault('PYTHONUNBUFFERED', '1')
     return env

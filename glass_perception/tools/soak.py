@@ -80,7 +80,7 @@ def verdict(report: dict) -> list[tuple[bool, str]]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='glass-soak',
         description=__doc__,
@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         '--baseline-frames', type=int, default=30, help='frames to time the bare models on'
     )
     p.add_argument('--report', type=Path, help="write glass-pipeline's JSON report here")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
     args, rest = p.parse_known_args(argv)
     report_path = args.report or Path(tempfile.mkdtemp(prefix='glass_soak_')) / 'soak.json'
     code = pipeline.main(

@@ -31,6 +31,7 @@ def run(backend: str, frames: int, started: float) -> dict:
     from ..core.detector import Detector
     from ..core.geometry import square_crop
     from ..core.models import open_classifier
+    from ..core.params import default, DETECTOR
     from ..core.paths import (
         DEFAULT_CLASSIFIER,
         DEFAULT_CLASSIFIER_CHECKPOINT,
@@ -59,7 +60,7 @@ def run(backend: str, frames: int, started: float) -> dict:
     for i in range(frames):
         image = source.read().image
         t0 = time.perf_counter()
-        found = detect(image, 0.35, 0.5, 50)
+        found = detect(image, *(default(DETECTOR, k) for k in ('conf', 'iou', 'max_det')))
         t1 = time.perf_counter()
         crops = [square_crop(image, d.box, 0.1, 96) for d in found[:6]]
         if crops:

@@ -83,7 +83,7 @@ def test_parameters_refuse_invalid_values_and_keep_old(start_node, ros_node):
 
     r = set_param('conf', 1.5)
     assert not r.successful, 'conf=1.5 is outside [0, 1] and must be refused'
-    assert get_param('conf').double_value == pytest.approx(0.35)
+    assert get_param('conf').double_value == pytest.approx(0.25)
     r = set_param('imgsz', 640)
     assert not r.successful, 'imgsz is read-only'
     assert get_param('imgsz').integer_value == 480

@@ -1,4 +1,4 @@
-"""glass-pipeline, the README's way to run the pipeline without `ros2 launch`."""
+"""glass-pipeline, the documented way to run the pipeline without `ros2 launch`."""
 
 from __future__ import annotations
 
