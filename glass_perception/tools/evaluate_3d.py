@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         '--distance', type=float, nargs=2, default=(0.4, 1.3), help='metres, default: 0.4 1.3'
     )
+    p.add_argument(
+        '--hidden-foot',
+        action='store_true',
+        help='switch on the hidden-foot check of the localizer (off by default; model card)',
+    )
     p.add_argument('--json', type=Path, help='also write the report (with every glass) here')
     p.add_argument('--threads', type=int, default=1, help='CPU threads (default: 1, as the nodes)')
     return p
@@ -96,6 +101,13 @@ def print_report(r: dict) -> None:
         '(errors in cm; height and diameter errors relative; '
         'naive = median valid depth in the box)'
     )
+    a = r['per_class'].get('all')
+    if a:
+        print(
+            f'not flagged yet more than 5 cm off: {a["unflagged_over_5cm"]} of '
+            f'{a["detected"]} detected, {a["true_box_unflagged_over_5cm"]} of {a["glasses"]} '
+            'on the true boxes'
+        )
     for title, table in (
         ('elevation of the view above the table (degrees)', r.get('by_elevation')),
         ('what the glass stands on (height from the truth)', r.get('by_support')),
@@ -135,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..core.errors import ModelLoadError
     from .chain import open_chain, write_report
+    from ..core.localizer import LocalizerConfig
     from ..workflow.evaluation_3d import evaluate_3d
 
     if args.real is not None:
@@ -158,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         tuple(args.distance),
         tqdm,
         conf=args.conf,
+        config=LocalizerConfig(check_hidden_foot=True) if args.hidden_foot else None,
     )
     print_report(report)
     if args.json:

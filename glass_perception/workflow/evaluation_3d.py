@@ -26,7 +26,7 @@ from .scoring import percentiles
 from ..core.camera_model import Intrinsics, parse_camera_info_yaml
 from ..core.geometry import Box, match_boxes, square_crop
 from ..core.labels import rank
-from ..core.localizer import localize_frame, Localizer, naive_centre, SURFACE
+from ..core.localizer import localize_frame, Localizer, LocalizerConfig, naive_centre, SURFACE
 from ..core.params import default, DETECTOR
 from ..core.synthetic import CLASSES
 
@@ -59,6 +59,8 @@ def _eligible(o: dict, min_visibility: float, distance: tuple[float, float]) -> 
 
 #: elevation bands (degrees of the view of a glass above its support) the figures are split by
 ELEVATION_BANDS = ((15, 35), (35, 55), (55, 75), (75, 90))
+#: an unflagged estimate whose base is further off than this is silently wrong (m)
+SILENT_M = 0.05
 
 
 def true_elevation(o: dict, table_plane) -> float:
@@ -112,6 +114,10 @@ class Tally3D:
                 ),
                 'crop_accuracy': _mean([r['crop_label'] == r['kind'] for r in found]),
                 'fused_accuracy': _mean([r['fused_label'] == r['kind'] for r in found]),
+                'unflagged_over_5cm': sum(r['base_error'] > SILENT_M for r in local),
+                'true_box_unflagged_over_5cm': sum(
+                    (r['true_box_base_error'] or 0.0) > SILENT_M for r in rows
+                ),
                 'naive_localised_fraction': len(naive) / len(rows),
                 'naive_centre_error_cm': _cm([r['naive_error'] for r in naive]),
                 'true_box_base_error_cm': _cm(
@@ -169,14 +175,16 @@ def evaluate_3d(
     distance: tuple[float, float] = (0.4, 1.3),
     progress=lambda it: it,
     conf: float | None = None,
+    config: LocalizerConfig | None = None,
 ) -> dict:
     """
     Run the chain on every scene of ``folder``; return per-class figures and timings.
 
-    ``conf`` replaces the detector node's default confidence threshold.
+    ``conf`` replaces the detector node's default confidence threshold; ``config`` the
+    localizer's (to compare a check switched off, say).
     """
     conf = default(DETECTOR, 'conf') if conf is None else conf
-    localizer = Localizer(base_ratios=sizes.base_ratio if sizes is not None else None)
+    localizer = Localizer(config, base_ratios=sizes.base_ratio if sizes is not None else None)
     tally = Tally3D()
     frame_ms, frame_ms_fused, naive_ms = [], [], []
     for _stem, colour, depth, camera, truth in progress(list(load_rgbd_folder(folder))):

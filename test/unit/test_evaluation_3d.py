@@ -11,10 +11,10 @@ from glass_perception.tools import evaluate_3d
 SCENES = Path(glass_perception.__file__).parent / 'data' / 'scenes'
 
 
-def _few_scenes(root: Path, n: int) -> Path:
-    """Copy the first ``n`` of the package's RGB-D scenes into an rgbd folder of their own."""
+def _few_scenes(root: Path, n: int, stems: list[str] | None = None) -> Path:
+    """Copy the first ``n`` of the package's RGB-D scenes (or ``stems``) into a folder."""
     truth = json.loads((SCENES / 'truth.json').read_text())
-    stems = sorted(truth)[:n]
+    stems = stems or sorted(truth)[:n]
     (root / 'color').mkdir(parents=True)
     (root / 'depth').mkdir()
     for s in stems:
@@ -46,3 +46,17 @@ def test_glass_evaluate_3d_scores_a_folder_at_the_nodes_conf_and_at_another(tmp_
     assert every_strict['detected'] < every['detected']
     # the true boxes do not depend on the detector
     assert every['true_box_base_error_cm'] == every_strict['true_box_base_error_cm']
+
+
+def test_a_pint_behind_a_mug_is_silently_wrong_unless_the_hidden_foot_check_is_on(tmp_path):
+    # s8_00018: the mug in front hides the pint's foot; its box ends on the mug
+    folder = _few_scenes(tmp_path / 'scenes', 1, ['s8_00018'])
+    reports = {}
+    for on in (False, True):
+        out = tmp_path / f'{on}.json'
+        argv = ['--scenes', str(folder), '--json', str(out)]
+        argv += ['--hidden-foot'] if on else []
+        assert evaluate_3d.main(argv) == 0
+        reports[on] = json.loads(out.read_text())['per_class']['all']
+    assert reports[False]['true_box_unflagged_over_5cm'] == 1
+    assert reports[True]['true_box_unflagged_over_5cm'] == 0

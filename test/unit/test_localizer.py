@@ -287,3 +287,57 @@ def test_two_plausible_supports_are_flagged_and_covered():
     assert 'two supports plausible' in loc.flag
     err = loc.centre - (base + 0.06 * normal)
     assert float(err @ np.linalg.solve(loc.covariance, err)) < 7.815  # the truth is covered
+
+
+CHECKED = Localizer(LocalizerConfig(check_hidden_foot=True))
+
+
+def behind_a_mug(see_through: bool):
+    """
+    Return (base, the back glass's box, the mug's box, depth): a pint 45 cm behind a mug.
+
+    An opaque mug hides the pint's foot: the pint's box ends on the mug's top, and the depth
+    there is the mug's. A transparent glass in front hides nothing: the box reaches the foot, and
+    the depth sees through to the table.
+    """
+    normal, d = table(30, 0.55)
+    base, box = glass_on(normal, d, (320, 250), 0.16, 0.085)
+    _, mug = glass_on(normal, d, (330, 300), 0.10, 0.085)
+    depth = plane_depth(normal, d)
+    x0, y0, x1, y1 = box.xyxy()
+    if not see_through:
+        mx0, my0, mx1, my1 = (int(v) for v in mug.xyxy())
+        ray = CAMERA.rays([330], [300])[0]
+        depth[my0:my1, mx0:mx1] = float(ray[2] * (-d / (ray @ normal)))  # the mug's front
+        box = Box.from_xyxy(x0, y0, x1, mug.xyxy()[1])
+    return normal, base, box, mug, depth
+
+
+def test_a_foot_hidden_by_an_opaque_object_in_front_is_flagged_and_covered():
+    normal, base, box, mug, depth = behind_a_mug(see_through=False)
+    assert box.xyxy()[3] < mug.xyxy()[3]  # the pint's box ends on the mug
+    blind = Localizer().locate(box, depth, CAMERA, 'beer_glass', [mug])  # the check is off
+    assert not blind.flag and np.linalg.norm(blind.base - base) > 0.03  # what it guards against
+    loc = CHECKED.locate(box, depth, CAMERA, 'beer_glass', [mug])
+    assert 'the foot may be hidden' in loc.flag and not loc.size_measured
+    err = loc.centre - (base + 0.08 * normal)
+    assert float(err @ np.linalg.solve(loc.covariance, err)) < 7.815  # the truth is covered
+
+
+def test_a_transparent_glass_in_front_hides_no_foot():
+    normal, base, box, mug, depth = behind_a_mug(see_through=True)
+    loc = CHECKED.locate(box, depth, CAMERA, 'beer_glass', [mug])
+    assert not loc.flag, loc.flag
+    assert np.linalg.norm(loc.base - base) < 0.006
+
+
+def test_a_glass_beside_another_seen_from_above_is_not_flagged():
+    # straight down the boxes of neighbours touch, but nothing stands in front of a rim
+    normal, d = table(85, 0.5)
+    _, box = glass_on(normal, d, (300, 240), 0.12, 0.08)
+    _, other = glass_on(normal, d, (300, 300), 0.12, 0.08)
+    depth = plane_depth(normal, d)
+    x0, y0, x1, y1 = (int(v) for v in other.xyxy())
+    depth[y0:y1, x0:x1] = 0.38  # an opaque cup's rim, nearer
+    loc = CHECKED.locate(box, depth, CAMERA, 'cup', [other])
+    assert 'hidden' not in loc.flag
