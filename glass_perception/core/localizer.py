@@ -49,8 +49,8 @@ on the glass itself is never used. What it sees well is the support surface arou
 before a pint) can hide its foot: the box then ends on that object's top and the base would be
 placed too far away. Just below a visible foot the depth is the support; just below a hidden one
 it is the object in front, well nearer: with ``LocalizerConfig.check_hidden_foot`` the estimate
-is then *flagged* (``foot_hidden``). The check is off by default: it also fires where a detected
-box ends a little above an opaque cup's foot (the model card, "A hidden foot", has the figures).
+is then *flagged* (``foot_hidden``). The check is off by default: in side views it also flags
+glasses whose foot is in view (the model card, "A hidden foot", has the figures).
 
 **Assumption:** the glass stands upright on the support found. When it does not (a glass held in
 a gripper, lying on its side, standing on something the depth does not show, or cut by the image
