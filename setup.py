@@ -74,6 +74,7 @@ setup(
             'glass-benchmark-runtime = glass_perception.tools.benchmark_runtime:main',
             'glass-pretrained = glass_perception.tools.pretrained:main',
             'glass-import-rgbd = glass_perception.tools.import_rgbd:main',
+            'glass-real-crops = glass_perception.tools.real_crops:main',
             'glass-bag = glass_perception.tools.bag:main',
         ],
     },

@@ -12,6 +12,10 @@ For example:
   # from scratch, whole network trained
   glass-train --data work/crops/train --val-data work/crops/val --out models/glass \
       --init scratch --no-freeze-backbone
+  # synthetic crops and real photographs' crops (glass-real-crops), from the shipped model
+  glass-train --data work/crops/train --val-data work/crops/val --extra-data work/real_crops \
+      --out models/glass --init glass_perception/models/glass_mobilenet_v2.safetensors \
+      --no-freeze-backbone --epochs 3
 """
 
 from __future__ import annotations
@@ -46,6 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='separate validation ImageFolder (else --val-split of --data)',
     )
     p.add_argument('--val-split', type=float, default=0.2)
+    p.add_argument(
+        '--extra-data',
+        type=Path,
+        action='append',
+        default=[],
+        metavar='DIR',
+        help='more training images (repeatable): sub-folders named after a class of --data, or '
+        'several joined by + for an image that is one of them (glass-real-crops writes '
+        'beer_glass+soju_glass for real glasses of unknown kind)',
+    )
     p.add_argument('--architecture', choices=ARCHITECTURES, default='mobilenet_v2')
     p.add_argument(
         '--head',

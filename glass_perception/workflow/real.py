@@ -16,6 +16,8 @@ Three kinds of real data (``shared/real/SOURCES.md``; the model card's "Real ima
   training-set figures.
 * **Real crops** (``real_crops``): the labelled glasses and cups cut as the detector node cuts
   them (``core.geometry.square_crop`` around the true box), for the classifier.
+  ``write_photo_crops`` cuts a photograph folder's cups and glasses into training folders
+  (``glass-real-crops``, ``glass-train --extra-data``).
 
 ``coco_replay`` turns a COCO-labelled folder into a YOLO split with the detector's classes, so
 fine-tuning keeps seeing real photographs.
@@ -281,12 +283,12 @@ def glass_cups(labels: Path | str = LABELS) -> set[tuple[str, int]]:
     return {(str(f), int(i)) for f, i in data.get('coco128_cups', {}).get('glass', [])}
 
 
-def photo_crops(folder: Path | str, padding: float, size: int, glass=frozenset()):
+def photo_boxes(folder: Path | str, glass=frozenset()):
     """
-    Yield (kind, crop) for every cup and wine glass box of a YOLO-labelled folder.
+    Yield (kind, image path, label line, image, box) for every cup and wine glass of a YOLO folder.
 
     kind is 'cup', 'wine glass', or 'glass cup' for the cup boxes listed in ``glass`` ((image
-    name, line) pairs: COCO calls some drinking glasses cups).
+    name, line) pairs: COCO calls some drinking glasses cups). Boxes under 8 px are skipped.
     """
     names = {COCO_IDS['cup']: 'cup', COCO_IDS['wine glass']: 'wine glass'}
     for image_path, label_path in photo_pairs(folder):
@@ -297,7 +299,61 @@ def photo_crops(folder: Path | str, padding: float, size: int, glass=frozenset()
         for line, (cid, box) in enumerate(read_yolo_labels(label_path, w, h)):
             if cid in names and min(box.w, box.h) >= 8:
                 kind = 'glass cup' if (image_path.name, line) in glass else names[cid]
-                yield kind, square_crop(image, box, padding, size)
+                yield kind, image_path, line, image, box
+
+
+def photo_crops(folder: Path | str, padding: float, size: int, glass=frozenset()):
+    """Yield (kind, crop) for every cup and wine glass of a YOLO folder (:func:`photo_boxes`)."""
+    for kind, _, _, image, box in photo_boxes(folder, glass):
+        yield kind, square_crop(image, box, padding, size)
+
+
+def write_photo_crops(
+    folder: Path | str,
+    out: Path | str,
+    fragile: tuple[str, ...],
+    padding: float,
+    size: int,
+    copies: int = 1,
+    jitter: float = 0.0,
+    seed: int = 0,
+    exclude: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """
+    Cut a YOLO folder's cups and glasses into training folders for ``glass-train --extra-data``.
+
+    Opaque cups go to ``cup/``; the drinking glasses COCO calls cups (:func:`glass_cups`) and the
+    wine glasses to ``'+'.join(fragile)`` (a glass of one of those classes, which one unknown).
+    Each box is cut ``copies`` times: once as it is, then with its edges moved by up to ``jitter``
+    of its size, as a detector's boxes are. Files are ``<image stem>_<line>_<copy>.png``; images
+    named in ``exclude`` (file names) are left out, so a cross-validation fold can hold them out.
+    Returns the number of files per folder.
+    """
+    if copies < 1:
+        raise ValueError(f'copies must be at least 1, got {copies}')
+    if not 0.0 <= jitter < 0.5:
+        raise ValueError(f'jitter must be within [0, 0.5), got {jitter}')
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    folders = {'cup': 'cup', 'glass cup': '+'.join(fragile), 'wine glass': '+'.join(fragile)}
+    counts: dict[str, int] = {}
+    for kind, image_path, line, image, box in photo_boxes(folder, glass_cups()):
+        if image_path.name in exclude:
+            continue
+        sub = out / folders[kind]
+        sub.mkdir(parents=True, exist_ok=True)
+        x0, y0, x1, y1 = box.xyxy()
+        for k in range(copies):
+            d = np.zeros(4)
+            if k:  # the first cut is the true box
+                d = rng.uniform(-jitter, jitter, 4) * [box.w, box.h, box.w, box.h]
+            cut = Box.from_xyxy(x0 + d[0], y0 + d[1], x1 + d[2], y1 + d[3])
+            name = f'{image_path.stem}_{line}_{k}.png'
+            cv2.imwrite(str(sub / name), square_crop(image, cut, padding, size))
+            counts[folders[kind]] = counts.get(folders[kind], 0) + 1
+    if not counts:
+        raise ValueError(f'{folder}: no cup or wine-glass boxes (COCO ids 41, 40) to cut')
+    return counts
 
 
 def evaluate_real_classifier(classifier, frames, photos, padding, size, fragile, threshold):

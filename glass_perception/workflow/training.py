@@ -4,6 +4,11 @@ Transfer-learning training and evaluation of the glass classifier. No ROS here.
 The loop follows torchvision's reference scripts: ``train_one_epoch`` and ``evaluate`` are plain
 functions; :func:`fit` adds early stopping on validation loss (restoring the best weights), a best
 checkpoint in the format the classifier node loads, a history, and resumable state.
+
+Training targets are label sets: ``TrainConfig.extra_data`` folders may name a sub-folder after
+several classes joined by ``+`` (``beer_glass+soju_glass``: a real glass that is one of them, which
+one unknown), and :func:`set_cross_entropy` maximises the probability of the set. A folder named
+after one class is the ordinary cross-entropy.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from .checkpoints import backbone_parameters, pretrained_model, save_checkpoint
 from .evaluation import report_from
@@ -33,6 +38,7 @@ class TrainConfig:
     data: Path
     out: Path  # checkpoint stem: <out>.safetensors + <out>.json
     val_data: Path | None = None  # a separate validation ImageFolder, else a split
+    extra_data: list[Path] = field(default_factory=list)  # label-set folders (module doc)
     val_split: float = 0.2
     architecture: str = 'mobilenet_v2'
     head: str = 'dense128'
@@ -141,7 +147,11 @@ def initial_model(cfg: TrainConfig, class_names, log=print):
 
 
 def make_datasets(cfg: TrainConfig, mean=None, std=None):
-    """(train, validation, class names); a split is seeded and stratified-free but reproducible."""
+    """
+    (train, validation, class names); a split is seeded and stratified-free but reproducible.
+
+    The training set yields label sets (one-hot for ``cfg.data``; ``cfg.extra_data`` appended).
+    """
     from torchvision.datasets import ImageFolder
 
     _check_data(cfg.data)
@@ -150,14 +160,89 @@ def make_datasets(cfg: TrainConfig, mean=None, std=None):
         val = ImageFolder(str(cfg.val_data), transform=make_transforms(cfg, False, mean, std))
         if val.classes != train_full.classes:
             raise ValueError(f'class folders differ: {train_full.classes} vs {val.classes}')
-        return train_full, val, train_full.classes
+        return _with_extra(cfg, train_full, train_full.classes, mean, std), val, train_full.classes
     if not 0.0 < cfg.val_split < 1.0:
         raise ValueError('val_split must be within (0, 1)')
     n = len(train_full)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed)).tolist()
     n_val = max(1, int(round(n * cfg.val_split)))
     val_full = ImageFolder(str(cfg.data), transform=make_transforms(cfg, False, mean, std))
-    return Subset(train_full, order[n_val:]), Subset(val_full, order[:n_val]), train_full.classes
+    train = _with_extra(cfg, Subset(train_full, order[n_val:]), train_full.classes, mean, std)
+    return train, Subset(val_full, order[:n_val]), train_full.classes
+
+
+class _OneHot(Dataset):
+    """A dataset of (image, class index) as (image, label set): a one-hot float mask."""
+
+    def __init__(self, dataset, classes: int):
+        self.dataset, self.classes = dataset, classes
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        image, target = self.dataset[i]
+        mask = torch.zeros(self.classes)
+        mask[target] = 1.0
+        return image, mask
+
+
+class LabelSetFolder(Dataset):
+    """
+    Images in sub-folders named after a class or several joined by '+', as (image, label set).
+
+    ``class_names`` are the training data's; a folder naming anything else is refused.
+    """
+
+    def __init__(self, root: Path | str, class_names, transform=None):
+        from torchvision.datasets.folder import default_loader, IMG_EXTENSIONS
+
+        root = Path(root)
+        _check_data(root)
+        self.class_names = list(class_names)
+        self.transform, self.loader = transform, default_loader
+        self.samples: list[tuple[Path, torch.Tensor]] = []
+        for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+            names = sub.name.split('+')
+            unknown = [n for n in names if n not in self.class_names]
+            if unknown:
+                raise ValueError(
+                    f"{sub}: '{'+'.join(unknown)}' is not a class of the training data "
+                    f'{self.class_names}; name a class or classes joined by +'
+                )
+            mask = torch.zeros(len(self.class_names))
+            mask[[self.class_names.index(n) for n in names]] = 1.0
+            self.samples += [
+                (f, mask) for f in sorted(sub.iterdir()) if f.suffix.lower() in IMG_EXTENSIONS
+            ]
+        if not self.samples:
+            raise ValueError(f'{root}: no images in class sub-folders')
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        path, mask = self.samples[i]
+        image = self.loader(str(path))
+        return (self.transform(image) if self.transform else image), mask
+
+
+def _with_extra(cfg: TrainConfig, train, class_names, mean, std):
+    """Return the training set as label sets, with ``cfg.extra_data`` folders appended."""
+    parts = [_OneHot(train, len(class_names))]
+    for folder in cfg.extra_data:
+        parts.append(LabelSetFolder(folder, class_names, make_transforms(cfg, True, mean, std)))
+    return ConcatDataset(parts)
+
+
+def set_cross_entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """
+    Mean of -log P(class in the sample's label set): cross-entropy for one-hot ``mask``.
+
+    ``mask`` is (N, K), 1 for the classes a sample may be.
+    """
+    inside = torch.logsumexp(logits.masked_fill(mask <= 0, float('-inf')), dim=1)
+    return (torch.logsumexp(logits, dim=1) - inside).mean()
 
 
 def train_one_epoch(
@@ -190,7 +275,12 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         total_loss += loss.item() * len(targets)
-        correct += (logits.argmax(1) == targets).sum().item()
+        # right when the arg-max class is in the label set (a class index: that class)
+        best = logits.argmax(1)
+        if targets.ndim == 2:
+            correct += targets.gather(1, best[:, None]).gt(0).sum().item()
+        else:
+            correct += (best == targets).sum().item()
         seen += len(targets)
         if on_step:
             on_step(loss.item())
@@ -285,7 +375,7 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
             p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    criterion = nn.CrossEntropyLoss()
+    criterion = set_cross_entropy
     g = torch.Generator().manual_seed(cfg.seed)
     train_loader = DataLoader(
         train_set,
@@ -422,7 +512,12 @@ def fit(cfg: TrainConfig, log: Callable[[str], None] = print, progress=None) -> 
 
 
 def _config_dict(cfg: TrainConfig) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items()}
+    def plain(v):
+        return [plain(x) for x in v] if isinstance(v, (list, tuple)) else (
+            str(v) if isinstance(v, Path) else v
+        )
+
+    return {k: plain(v) for k, v in cfg.__dict__.items()}
 
 
 def write_history(out: Path, history: list[dict], steps: list[float]) -> None:

@@ -92,6 +92,30 @@ def test_coco_replay_keeps_the_detector_classes_and_the_photographs(tmp_path):
     assert (tmp_path / 'out' / 'images' / 'replay' / 'q.jpg').is_symlink()
 
 
+def test_real_crops_put_cups_under_cup_and_glasses_under_the_fragile_set(tmp_path, capsys):
+    from glass_perception.core.geometry import square_crop
+    from glass_perception.tools import real_crops
+
+    _yolo_folder(tmp_path / 'coco')
+    out = tmp_path / 'crops'
+    args = ['--photos', str(tmp_path / 'coco'), '--out', str(out), '--copies', '3']
+    assert real_crops.main(args + ['--crop-size', '48']) == 0
+    cups = sorted((out / 'cup').glob('*.png'))
+    glasses = sorted((out / 'beer_glass+soju_glass').glob('*.png'))
+    assert [f.name for f in cups] == ['p_0_0.png', 'p_0_1.png', 'p_0_2.png']
+    assert [f.name for f in glasses] == ['p_2_0.png', 'p_2_1.png', 'p_2_2.png']  # the wine glass
+    assert sorted(p.name for p in out.iterdir()) == ['beer_glass+soju_glass', 'cup']
+    # the first cut is the true box, cut as the detector node cuts
+    image = cv2.imread(str(tmp_path / 'coco' / 'images' / 'a' / 'p.jpg'))
+    want = square_crop(image, Box(50, 50, 20, 40), 0.1, 48)
+    assert np.abs(cv2.imread(str(cups[0])).astype(int) - want).max() <= 1
+    assert cv2.imread(str(cups[1])).shape == (48, 48, 3)
+    # leaving the only labelled photograph out leaves nothing to cut: a clear error
+    assert real_crops.main(args + ['--out', str(tmp_path / 'none'), '--exclude', 'p.jpg']) == 2
+    assert 'no cup or wine-glass boxes' in capsys.readouterr().err
+    assert real_crops.main(args[:4] + ['--copies', '0']) == 2
+
+
 class _Boxes:
     """A detector that returns fixed boxes, to test the counting alone."""
 

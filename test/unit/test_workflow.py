@@ -13,9 +13,15 @@ from pathlib import Path
 from glass_perception.core.classifier import GlassClassifier
 from glass_perception.core.synthetic import CLASSES
 from glass_perception.tools import evaluate, synth, train
-from glass_perception.workflow.training import learning_rate, LR_FLOOR, TrainConfig
+from glass_perception.workflow.training import (
+    learning_rate,
+    LR_FLOOR,
+    set_cross_entropy,
+    TrainConfig,
+)
 import numpy as np
 import pytest
+import torch
 
 
 def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
@@ -91,6 +97,22 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     probs = clf.predict([np.zeros((48, 48, 3), np.uint8), np.full((96, 96, 3), 200, np.uint8)])
     assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
 
+    # --extra-data: real crops under a class, or a set of classes (a glass of unknown kind)
+    extra = tmp_path / 'extra'
+    for folder, cls in (('cup', 'cup'), ('beer_glass+soju_glass', 'soju_glass')):
+        (extra / folder).mkdir(parents=True)
+        for f in list((tmp_path / 'val' / cls).glob('*.png'))[:3]:
+            (extra / folder / f.name).write_bytes(f.read_bytes())
+    mixed = tmp_path / 'models' / 'mixed'
+    assert train.main(common[:4] + ['--out', str(mixed)] + common[6:]
+                      + ['--epochs', '1', '--extra-data', str(extra)]) == 0
+    config = json.loads((tmp_path / 'models' / 'mixed.json').read_text())['training']['config']
+    assert config['extra_data'] == [str(extra)]
+    (extra / 'mug').mkdir()
+    (extra / 'mug' / 'x.png').write_bytes(next((extra / 'cup').glob('*.png')).read_bytes())
+    assert train.main(common[:4] + ['--out', str(mixed)] + common[6:]
+                      + ['--epochs', '1', '--extra-data', str(extra)]) == 2
+
     report_base = tmp_path / 'report'
     assert (
         evaluate.main(
@@ -105,6 +127,20 @@ def test_synth_train_resume_evaluate_and_load_like_the_node(tmp_path):
     assert set(report['per_class']) == set(CLASSES)
     assert np.asarray(report['confusion_matrix']).sum() == report['samples']
     assert report_base.with_suffix('.png').stat().st_size > 1000
+
+
+def test_set_cross_entropy_is_cross_entropy_for_one_class_and_the_set_probability_else():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3]])
+    one_hot = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    assert set_cross_entropy(logits, one_hot).item() == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, torch.tensor([1, 2])).item(), rel=1e-6
+    )
+    p = torch.softmax(logits, 1)
+    either = torch.tensor([[1.0, 0.0, 1.0], [1.0, 0.0, 1.0]])
+    want = -torch.log(p[:, 0] + p[:, 2]).mean()
+    assert set_cross_entropy(logits, either).item() == pytest.approx(want.item(), rel=1e-6)
+    # a set of every class costs nothing: it says nothing
+    assert set_cross_entropy(logits, torch.ones(2, 3)).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_cosine_learning_rate_decays_from_lr_to_its_floor_and_constant_stays():
