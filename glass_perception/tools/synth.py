@@ -8,6 +8,8 @@ glass-synth: render synthetic glassware as training data, deterministic from a s
       --supports 0.5   # wrist views to straight down; trays, boards, coasters, plates
   glass-synth rgbd     --out work/steep/rgbd_117 --seed 117 --scenes 100 --look-down 15 90 \
       --supports 0.3 --clutter 0.8   # + boxes, phone cases, fruit, ... beside the glasses
+  glass-synth rgbd     --out work/s12/rgbd_134 --seed 134 --scenes 100 --look-down 15 90 \
+      --clutter 0.8 --lying 0.4   # + glasses, bottles and cups knocked over on their side
   glass-synth sequences --out work/sequences/test --seed 9401 --sequences 6 --frames 40  # ids
   glass-synth detect   --out work/tiny --seed 5 --scenes 4 --quality preview \
       --width 160 --height 120
@@ -96,6 +98,7 @@ def _rgbd(args) -> int:
             supports=args.supports,
             clutter=args.clutter,
             clutter_kinds=tuple(args.clutter_kinds),
+            lying=args.lying,
         )
     except ValueError as e:
         print(f'glass-synth: {e}', file=sys.stderr)
@@ -237,6 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(CLUTTER_KINDS),
         metavar='KIND',
         help='what clutter is drawn from: %(default)s',
+    )
+    r.add_argument(
+        '--lying',
+        type=float,
+        default=0.0,
+        metavar='P',
+        help='chance that each glass, bottle or cup without a handle lies on its side, emptied '
+        '(knocked over; left out of glass-evaluate-3d); default: %(default)s',
     )
     q = sub.add_parser(
         'sequences',

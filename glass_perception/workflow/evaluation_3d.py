@@ -51,6 +51,7 @@ def _eligible(o: dict, min_visibility: float, distance: tuple[float, float]) -> 
     d = float(np.linalg.norm(o['centre']))
     return (
         o['kind'] in CLASSES
+        and not o.get('lying', False)  # the localizer places upright glasses
         and o['visibility'] >= min_visibility
         and not o['truncated']
         and distance[0] <= d <= distance[1]

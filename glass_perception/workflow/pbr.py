@@ -280,6 +280,7 @@ class Placed:
     x: float = 0.0
     z: float = 0.0
     y: float = 0.0  # the height it stands at: 0 on the table, more on a support
+    lying: bool = False  # on its side (workflow.lying)
 
 
 def _rgb(v) -> dict:

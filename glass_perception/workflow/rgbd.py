@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from .clutter import add_clutter, CLUTTER_KINDS, FIRST_KINDS
+from .lying import lay_down
 from .pbr import _camera_axes, _scene_dict, load_mitsuba, make_recipe, QUALITIES, render_beauty
 from .supports import add_supports
 from ..core.geometry import Box
@@ -71,9 +72,12 @@ class ObjectTruth:
     track_id: int | None = None  # the object's index in its recipe: one id over a sequence
     support: str = ''  # what it stands on when not the table (workflow.supports)
     support_height: float = 0.0  # metres above the table
+    lying: bool = False  # on its side (workflow.lying): base, centre and height do not apply
 
     def to_json(self) -> dict:
         extra = {} if self.track_id is None else {'track_id': self.track_id}
+        if self.lying:
+            extra['lying'] = True
         if self.support:
             extra.update(support=self.support, support_height=round(self.support_height, 5))
         return {
@@ -153,6 +157,7 @@ def rgbd_recipe(
     supports: float = 0.0,
     clutter: float = 0.0,
     clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
+    lying: float = 0.0,
 ):
     """
     Return make_recipe's scene with the RGB-D camera: distance, look-down angle, fixed K.
@@ -164,7 +169,9 @@ def rgbd_recipe(
     plate (workflow.supports; drawn from a stream of its own, so the rest of the scene is the one
     the same seed gives without supports); with probability ``clutter`` one to three opaque
     unlabelled things of ``clutter_kinds`` (boxes, cases, fruit, ...; workflow.clutter, a stream
-    of its own too) stand beside the glasses.
+    of its own too) stand beside the glasses; each glass, bottle or cup without a handle lies on
+    its side with probability ``lying`` (workflow.lying, its own stream; before the clutter, which
+    then stands clear of it).
     """
     if not 0.0 <= look_down[0] <= look_down[1] <= 90.0:
         raise ValueError(f'look-down angles {look_down} are not within 0-90 degrees, low to high')
@@ -172,6 +179,8 @@ def rgbd_recipe(
         raise ValueError(f'supports {supports} is not a probability')
     if not 0.0 <= clutter <= 1.0:
         raise ValueError(f'clutter {clutter} is not a probability')
+    if not 0.0 <= lying <= 1.0:
+        raise ValueError(f'lying {lying} is not a probability')
     unknown = set(clutter_kinds) - set(CLUTTER_KINDS)
     if unknown or not clutter_kinds:
         raise ValueError(
@@ -180,6 +189,8 @@ def rgbd_recipe(
     recipe = make_recipe(seed, index, max_objects, variety=variety, family_set=family_set)
     if supports > 0.0:
         add_supports(np.random.default_rng([int(seed), int(index), 778]), recipe, supports)
+    if lying > 0.0:
+        lay_down(np.random.default_rng([int(seed), int(index), 780]), recipe, lying)
     if clutter > 0.0:
         add_clutter(
             np.random.default_rng([int(seed), int(index), 779]), recipe, clutter, clutter_kinds
@@ -319,6 +330,7 @@ def _truth(recipe, obj, box, visibility, rot, t) -> ObjectTruth:
         2.0 * float(radial.max()) / 100.0,
         support=recipe.meta.get('support', '') if obj.y > 0.0 else '',
         support_height=obj.y / 100.0,
+        lying=obj.lying,
     )
 
 
@@ -332,6 +344,7 @@ def render_rgbd_scene(
     supports: float = 0.0,
     clutter: float = 0.0,
     clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
+    lying: float = 0.0,
 ) -> RGBDScene:
     """Path trace RGB-D scene ``index`` of stream ``seed``, with its sensor depth and truth."""
     recipe = rgbd_recipe(
@@ -343,6 +356,7 @@ def render_rgbd_scene(
         supports=supports,
         clutter=clutter,
         clutter_kinds=tuple(clutter_kinds),
+        lying=lying,
     )
     return render_rgbd_recipe(recipe, seed, index, quality)
 
@@ -432,6 +446,7 @@ def export_rgbd(
     supports: float = 0.0,
     clutter: float = 0.0,
     clutter_kinds: tuple[str, ...] = CLUTTER_KINDS,
+    lying: float = 0.0,
 ) -> int:
     """
     Render ``count`` scenes of stream ``seed`` into an ``rgbd:DIR`` folder; return the count.
@@ -453,6 +468,7 @@ def export_rgbd(
         'supports': supports,
         'clutter': clutter,
         'clutter_kinds': tuple(clutter_kinds),
+        'lying': lying,
     }
     rgbd_recipe(seed, 0, **options)  # ValueError before any file
     (root / 'color').mkdir(parents=True, exist_ok=True)
@@ -472,6 +488,7 @@ def export_rgbd(
             if clutter and tuple(clutter_kinds) != FIRST_KINDS
             else {}
         ),
+        **({'lying': lying} if lying else {}),
     }
     meta_file = root / 'rgbd_settings.json'
     if meta_file.is_file() and json.loads(meta_file.read_text()) != settings:
