@@ -314,8 +314,9 @@ def load_scenes(folder: Path, split: str = 'test'):
 
     Objects are plain dicts: kind, variant, box, visibility, truncated (the box touches the image
     border), distance (metres to the glass's centre, None where the truth has none) and table
-    (the wide generator's table surface, else 'procedural'). ``split`` names the detect split; an
-    rgbd folder (``truth.json`` beside ``color/``) has none.
+    (the wide generator's table surface, else 'procedural'); an rgbd folder's also say whether each
+    lies on its side (lying). ``split`` names the detect split; an rgbd folder (``truth.json``
+    beside ``color/``) has none.
     """
     folder = Path(folder)
     if (folder / 'truth.json').is_file():  # glass-synth rgbd
@@ -340,6 +341,7 @@ def _rgbd_scenes(folder: Path, truth: dict):
                 'truncated': bool(o['truncated']),
                 'distance': float(np.linalg.norm(o['centre'])),
                 'table': (truth[stem].get('scene') or {}).get('table', 'procedural'),
+                'lying': bool(o.get('lying', False)),
             }
             for o in truth[stem]['objects']
         ]

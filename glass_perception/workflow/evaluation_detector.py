@@ -107,6 +107,7 @@ def evaluate_detector(
                         'truncated': bool(o['truncated']),
                         'found': k is not None,
                         'score': float(mine[k].score) if k is not None else None,
+                        'lying': bool(o.get('lying', False)),
                     }
                 )
         fp_by_table.setdefault('photo' if table != 'procedural' else 'procedural', []).append(
@@ -125,10 +126,19 @@ def evaluate_detector(
             'by_height_px': _by(mine, 'height_px', HEIGHT_BINS),
             'by_distance_m': _by(mine, 'distance_m', DISTANCE_BINS),
         }
+    head = [r for r in eligible if r['height_px'] >= min_height]
+    by_pose = {
+        pose: {'glasses': len(mine), 'found': sum(r['found'] for r in mine), 'recall': _rate(mine)}
+        for pose, mine in (
+            ('upright', [r for r in head if not r['lying']]),
+            ('lying', [r for r in head if r['lying']]),
+        )
+    }
     total_fp = sum(fp_boxes.values())
     return {
         'scenes': frames,
         'per_class': per_class,
+        'by_pose': by_pose,
         'precision': {
             name: tp_boxes[name] / max(1, tp_boxes[name] + fp_boxes[name]) for name in tp_boxes
         },
@@ -191,6 +201,15 @@ def format_report(report: dict) -> str:
             + ' '.join(cell(c['by_height_px'][b]) for b in hb)
             + ' | '
             + ' '.join(cell(c['by_distance_m'][b]) for b in db)
+        )
+    lying = report.get('by_pose', {}).get('lying', {})
+    if lying.get('glasses'):
+        lines.append(
+            'on their side (glass-synth rgbd --lying): '
+            + ', '.join(
+                f'{pose} {c["recall"]:.1%} of {c["glasses"]}'
+                for pose, c in report['by_pose'].items()
+            )
         )
     lines.append(
         'precision: '

@@ -75,3 +75,42 @@ def test_the_command_sweeps_input_sizes(tmp_path):
     report = json.loads(out.read_text())
     assert report['320']['settings']['imgsz'] == 320 and report['480']['scenes'] == 40
     assert tool.main(['--scenes', str(tmp_path / 'none')]) == 2
+
+
+def test_glasses_on_their_side_are_counted_apart(tmp_path):
+    import shutil
+
+    folder = tmp_path / 'scenes'
+    shutil.copytree(DEFAULT_SCENES, folder)
+    truth = json.loads((folder / 'truth.json').read_text())
+    marked = 0
+    for stem in sorted(truth)[:10]:
+        for o in truth[stem]['objects']:
+            if o['kind'] in CLASSES:
+                o['lying'] = True
+                marked += 1
+    (folder / 'truth.json').write_text(json.dumps(truth))
+    oracle = TruthBoxes(folder)
+
+    class Upright:
+        imgsz, runtime = 0, 'oracle'
+
+        def detect(self, image, conf, iou, max_det):
+            objects = oracle.by_image[image.tobytes()[:4096]]
+            return [
+                Detection(o['box'], DETECTOR_NAME[o['kind']], 0.9)
+                for o in objects if not o['lying']
+            ]
+
+    report = evaluate_detector(folder, Upright(), min_height=0)
+    pose = report['by_pose']
+    assert pose['lying']['recall'] == 0.0 and 0 < pose['lying']['glasses'] <= marked
+    assert pose['upright']['recall'] == 1.0
+    assert pose['lying']['glasses'] + pose['upright']['glasses'] == report['per_class']['all'][
+        'glasses'
+    ]
+    assert 'on their side' in format_report(report)
+    # scenes without lying glasses print no such line
+    assert 'on their side' not in format_report(
+        evaluate_detector(DEFAULT_SCENES, TruthBoxes(DEFAULT_SCENES), min_height=0)
+    )
