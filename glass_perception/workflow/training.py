@@ -257,6 +257,8 @@ def train_one_epoch(
     """
     Train one pass over ``loader``; return (mean loss, accuracy).
 
+    Targets are label sets, (N, K) masks (``make_datasets``), as ``criterion`` takes them.
+
     ``frozen_bn`` keeps every batch norm on its running statistics (its scale and shift still
     learn): a network converted from TensorFlow's folded batch norm has identities there, not
     statistics, and normalising by a batch's would undo the folded layers.
@@ -275,12 +277,8 @@ def train_one_epoch(
         loss.backward()
         optimizer.step()
         total_loss += loss.item() * len(targets)
-        # right when the arg-max class is in the label set (a class index: that class)
-        best = logits.argmax(1)
-        if targets.ndim == 2:
-            correct += targets.gather(1, best[:, None]).gt(0).sum().item()
-        else:
-            correct += (best == targets).sum().item()
+        # right when the arg-max class is in the label set
+        correct += targets.gather(1, logits.argmax(1)[:, None]).gt(0).sum().item()
         seen += len(targets)
         if on_step:
             on_step(loss.item())
